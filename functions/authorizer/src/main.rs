@@ -1,0 +1,23 @@
+//! The Lambda entry point; the decision lives in the crate's lib.
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::auth::TokenKeys;
+use shared::config::{Config, SecretPolicy};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let config = Config::from_env(SecretPolicy::Required)?;
+    let keys = Arc::new(TokenKeys::new(&config.jwt));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<authorizer::AuthorizerRequest>| {
+        let keys = keys.clone();
+        async move {
+            let response = authorizer::authorize(&keys, &event.payload);
+            tracing::info!(authorized = response.is_authorized, "authorizer decided");
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    }))
+    .await
+}

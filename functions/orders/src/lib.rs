@@ -1,0 +1,87 @@
+//! The orders endpoint group: place and list orders, for the caller or (admins)
+//! for a named user.
+
+use std::sync::{Arc, LazyLock};
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::domain::Identity;
+use shared::http::{self, HttpResult, RouteTable};
+use shared::{App, AppError};
+
+#[derive(Clone, Copy)]
+enum Route {
+    PlaceOwn,
+    ListOwn,
+    PlaceFor,
+    ListFor,
+}
+
+static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
+    RouteTable::new(vec![
+        (Method::POST, "/orders", Route::PlaceOwn),
+        (Method::GET, "/orders", Route::ListOwn),
+        (Method::POST, "/orders/{username}", Route::PlaceFor),
+        (Method::GET, "/orders/{username}", Route::ListFor),
+    ])
+});
+
+/// `{"items": [{"product_id", "quantity"}, ...]}` or the single-line form
+/// `{"product_id", "quantity"}`.
+#[derive(Deserialize)]
+struct OrderBody {
+    items: Option<Vec<LineBody>>,
+    product_id: Option<i64>,
+    quantity: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct LineBody {
+    product_id: i64,
+    quantity: i64,
+}
+
+impl OrderBody {
+    fn lines(self) -> Result<Vec<(i64, i64)>, AppError> {
+        match (self.items, self.product_id, self.quantity) {
+            (Some(items), None, None) => Ok(items.into_iter().map(|l| (l.product_id, l.quantity)).collect()),
+            (Some(_), _, _) => Err(AppError::validation("give either items or product_id and quantity, not both")),
+            (None, Some(product_id), Some(quantity)) => Ok(vec![(product_id, quantity)]),
+            (None, Some(_), None) => Err(AppError::validation("missing field `quantity`")),
+            (None, None, _) => Err(AppError::validation("missing field `items` (or `product_id` and `quantity`)")),
+        }
+    }
+}
+
+pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
+    let result = route(&app, &req).await;
+    http::finish(&req, result)
+}
+
+async fn route(app: &App, req: &Request) -> HttpResult {
+    let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
+    let caller = http::identity(req, &app.tokens)?;
+    let owner: Identity = match route {
+        Route::PlaceOwn | Route::ListOwn => caller.clone(),
+        Route::PlaceFor | Route::ListFor => app.users.resolve_target(&caller, &params["username"]).await?,
+    };
+    match route {
+        Route::PlaceOwn | Route::PlaceFor => {
+            let body: OrderBody = http::parse_json(req)?;
+            let order = app.orders.place(&owner, &body.lines()?).await?;
+            tracing::info!(order_id = order.order_id, user_id = owner.user_id, "order placed");
+            let mut response = http::json(StatusCode::CREATED, &order);
+            // There is no single-order route; the order is listed under its owner.
+            if let Ok(location) = format!("/orders/{}", owner.username).parse() {
+                response.headers_mut().insert(lambda_http::http::header::LOCATION, location);
+            }
+            Ok(response)
+        }
+        Route::ListOwn | Route::ListFor => {
+            let page = http::page_request(req)?;
+            let orders = app.orders.list(&owner, page).await?;
+            Ok(http::list(req, &orders, page.limit))
+        }
+    }
+}

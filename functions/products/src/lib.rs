@@ -1,0 +1,123 @@
+//! The products endpoint group: the catalog, public reads and authenticated writes.
+
+use std::sync::{Arc, LazyLock};
+
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use shared::domain::{Money, parse_id};
+use shared::http::{self, HttpResult, Params, RouteTable};
+use shared::service::products::{ProductChanges, ProductDraft};
+use shared::{App, AppError};
+
+#[derive(Clone, Copy)]
+enum Route {
+    List,
+    Get,
+    ByCategory,
+    Create,
+    Update,
+    SetStock,
+}
+
+static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
+    RouteTable::new(vec![
+        (Method::GET, "/products", Route::List),
+        (Method::GET, "/products/{id}", Route::Get),
+        (Method::GET, "/products/category/{category}", Route::ByCategory),
+        (Method::POST, "/products", Route::Create),
+        (Method::PUT, "/products/{id}", Route::Update),
+        (Method::PUT, "/products/{id}/stock", Route::SetStock),
+    ])
+});
+
+#[derive(Deserialize)]
+struct CreateBody {
+    name: String,
+    description: Option<String>,
+    price: Money,
+    category: String,
+    in_stock: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    name: Option<String>,
+    description: Option<String>,
+    price: Option<Money>,
+    category: Option<String>,
+    in_stock: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct StockBody {
+    in_stock: bool,
+}
+
+pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
+    let result = route(&app, &req).await;
+    http::finish(&req, result)
+}
+
+async fn route(app: &App, req: &Request) -> HttpResult {
+    let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
+    match route {
+        Route::List => {
+            let page = http::page_request(req)?;
+            let category = http::query(req, "category");
+            let products = app.products.list(category.as_deref(), page).await?;
+            Ok(http::list(req, &products, page.limit))
+        }
+        Route::ByCategory => {
+            let page = http::page_request(req)?;
+            let products = app.products.list(Some(&params["category"]), page).await?;
+            Ok(http::list(req, &products, page.limit))
+        }
+        Route::Get => {
+            let product = app.products.get(product_id(&params)?).await?;
+            Ok(http::json(StatusCode::OK, &product))
+        }
+        Route::Create => {
+            let caller = http::identity(req, &app.tokens)?;
+            let body: CreateBody = http::parse_json(req)?;
+            let draft = ProductDraft {
+                name: body.name,
+                description: body.description,
+                price: body.price,
+                category: body.category,
+                in_stock: body.in_stock,
+            };
+            let product = app.products.create(&caller, draft).await?;
+            Ok(http::created(&format!("/products/{}", product.product_id), &product))
+        }
+        Route::Update => {
+            let caller = http::identity(req, &app.tokens)?;
+            let id = product_id(&params)?;
+            let body: UpdateBody = http::parse_json(req)?;
+            let changes = ProductChanges {
+                name: body.name,
+                description: body.description,
+                price: body.price,
+                category: body.category,
+                in_stock: body.in_stock,
+            };
+            if changes.is_empty() {
+                return Err(AppError::validation(
+                    "give at least one of name, description, price, category, in_stock",
+                ));
+            }
+            Ok(http::json(StatusCode::OK, &app.products.update(&caller, id, changes).await?))
+        }
+        Route::SetStock => {
+            let caller = http::identity(req, &app.tokens)?;
+            let id = product_id(&params)?;
+            let body: StockBody = http::parse_json(req)?;
+            let changes = ProductChanges { in_stock: Some(body.in_stock), ..Default::default() };
+            Ok(http::json(StatusCode::OK, &app.products.update(&caller, id, changes).await?))
+        }
+    }
+}
+
+fn product_id(params: &Params) -> Result<i64, AppError> {
+    parse_id(&params["id"], "product id")
+}

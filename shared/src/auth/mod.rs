@@ -1,0 +1,7 @@
+//! Credentials: JWT issue/verify and password hashing.
+
+pub mod jwt;
+pub mod password;
+
+pub use jwt::{Claims, TokenKeys};
+pub use password::PasswordHasher;

@@ -1,0 +1,261 @@
+//! Typed configuration, read once from the environment at cold start.
+//! Every variable is listed, with its default, in `.env.example`.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::AppError;
+
+/// The secret the dev server uses when `JWT_SECRET` is unset. Never valid in a
+/// deployed function, which refuses to start without its own secret.
+pub const DEV_JWT_SECRET: &str = "dev-only-secret-do-not-deploy-0123456789abcdef";
+
+pub const DEFAULT_SQLITE_PATH: &str = "local/data/commerce.db";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub db: DbConfig,
+    pub jwt: JwtConfig,
+    pub tax_rate_bps: u32,
+    /// Lower-cased usernames that get the `admin` role at login.
+    pub admin_usernames: HashSet<String>,
+    pub catalog_write: CatalogWrite,
+    pub auto_migrate: bool,
+}
+
+#[derive(Clone, Debug)]
+pub enum DbConfig {
+    Sqlite { path: PathBuf },
+    Postgres(PostgresConfig),
+}
+
+impl DbConfig {
+    pub fn driver(&self) -> &'static str {
+        match self {
+            DbConfig::Sqlite { .. } => "sqlite",
+            DbConfig::Postgres(_) => "postgres",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PostgresConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+/// Keeps the password in the URL out of logs.
+impl std::fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("url", &"<redacted>")
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct JwtConfig {
+    pub secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_seconds: u64,
+}
+
+impl std::fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtConfig")
+            .field("secret", &"<redacted>")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl_seconds", &self.ttl_seconds)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CatalogWrite {
+    /// Any authenticated user may create and update products (the original service).
+    Authenticated,
+    Admin,
+}
+
+/// Where `JWT_SECRET` may come from when it is not set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretPolicy {
+    /// A deployed function: no secret, no start.
+    Required,
+    /// The local dev server: fall back to `DEV_JWT_SECRET` (and say so).
+    DevFallback,
+}
+
+impl Config {
+    pub fn from_env(policy: SecretPolicy) -> Result<Config, AppError> {
+        Config::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()), policy)
+    }
+
+    /// Reads the configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>, policy: SecretPolicy) -> Result<Config, AppError> {
+        let secret = match (get("JWT_SECRET"), policy) {
+            (Some(secret), _) => secret,
+            (None, SecretPolicy::DevFallback) => DEV_JWT_SECRET.to_owned(),
+            (None, SecretPolicy::Required) => {
+                return Err(config_error("JWT_SECRET is required (at least 32 bytes)"));
+            }
+        };
+        if secret.len() < 32 {
+            return Err(config_error("JWT_SECRET must be at least 32 bytes"));
+        }
+        let jwt = JwtConfig {
+            secret: secret.into_bytes(),
+            issuer: get("JWT_ISSUER").unwrap_or_else(|| "commerce-api".into()),
+            audience: get("JWT_AUDIENCE").unwrap_or_else(|| "commerce-api-clients".into()),
+            ttl_seconds: parse_num(&get, "JWT_TTL_SECONDS", 3600, 60, 86_400)?,
+        };
+        let catalog_write = match get("CATALOG_WRITE").as_deref() {
+            None | Some("authenticated") => CatalogWrite::Authenticated,
+            Some("admin") => CatalogWrite::Admin,
+            Some(other) => {
+                return Err(config_error(&format!(
+                    "CATALOG_WRITE must be `authenticated` or `admin`, not `{other}`"
+                )));
+            }
+        };
+        let auto_migrate = match get("AUTO_MIGRATE").as_deref() {
+            None | Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => return Err(config_error(&format!("AUTO_MIGRATE must be true or false, not `{other}`"))),
+        };
+        Ok(Config {
+            db: DbConfig::from_lookup(&get)?,
+            jwt,
+            tax_rate_bps: parse_num(&get, "TAX_RATE_BPS", 1000, 0, 10_000)?,
+            admin_usernames: get("ADMIN_USERNAMES")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            catalog_write,
+            auto_migrate,
+        })
+    }
+}
+
+impl DbConfig {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<DbConfig, AppError> {
+        match get("DB_DRIVER").as_deref().unwrap_or("sqlite") {
+            "sqlite" => {
+                let path = get("SQLITE_PATH")
+                    .or_else(|| get("DATABASE_URL").and_then(|u| u.strip_prefix("sqlite:").map(str::to_owned)))
+                    .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into());
+                Ok(DbConfig::Sqlite { path: PathBuf::from(path.trim_start_matches("//")) })
+            }
+            "postgres" => Ok(DbConfig::Postgres(PostgresConfig {
+                url: postgres_url(get)?,
+                max_connections: parse_num(get, "DB_MAX_CONNECTIONS", 3, 1, 100)?,
+                connect_timeout: Duration::from_millis(parse_num(get, "DB_CONNECT_TIMEOUT_MS", 2000, 100, 60_000)?),
+                statement_timeout: Duration::from_millis(parse_num(
+                    get,
+                    "DB_STATEMENT_TIMEOUT_MS",
+                    5000,
+                    100,
+                    300_000,
+                )?),
+            })),
+            other => Err(config_error(&format!("DB_DRIVER must be one of sqlite, postgres; not `{other}`"))),
+        }
+    }
+}
+
+/// `DATABASE_URL`, or one built from the original service's `POSTGRES_*` variables.
+fn postgres_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, AppError> {
+    if let Some(url) = get("DATABASE_URL") {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(config_error("DATABASE_URL must start with postgres:// when DB_DRIVER=postgres"));
+        }
+        return Ok(url);
+    }
+    let host = get("POSTGRES_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port: u16 = parse_num(get, "POSTGRES_PORT", 5432, 1, 65_535)?;
+    let user = get("POSTGRES_USER").unwrap_or_else(|| "postgres".into());
+    let db = get("POSTGRES_DB").unwrap_or_else(|| "commerce".into());
+    let password = get("POSTGRES_PASSWORD").map(|p| format!(":{}", percent_encode(&p))).unwrap_or_default();
+    Ok(format!("postgres://{}{password}@{host}:{port}/{}", percent_encode(&user), percent_encode(&db)))
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn parse_num<T>(get: &impl Fn(&str) -> Option<String>, key: &str, default: T, min: T, max: T) -> Result<T, AppError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = get(key) else { return Ok(default) };
+    match text.trim().parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(config_error(&format!("{key} must be a whole number from {min} to {max}, not `{text}`"))),
+    }
+}
+
+fn config_error(msg: &str) -> AppError {
+    AppError::internal(format!("configuration: {msg}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)], policy: SecretPolicy) -> Result<Config, AppError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned(), policy)
+    }
+
+    #[test]
+    fn defaults_need_nothing_but_a_secret_outside_dev() {
+        assert!(config(&[], SecretPolicy::Required).is_err());
+        let dev = config(&[], SecretPolicy::DevFallback).unwrap();
+        assert_eq!(dev.db.driver(), "sqlite");
+        assert_eq!(dev.tax_rate_bps, 1000);
+        assert_eq!(dev.jwt.ttl_seconds, 3600);
+        assert!(dev.auto_migrate);
+    }
+
+    #[test]
+    fn refuses_short_secrets_and_bad_values() {
+        assert!(config(&[("JWT_SECRET", "short")], SecretPolicy::DevFallback).is_err());
+        let secret = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        assert!(config(&[secret, ("TAX_RATE_BPS", "ten")], SecretPolicy::Required).is_err());
+        assert!(config(&[secret, ("DB_DRIVER", "oracle")], SecretPolicy::Required).is_err());
+        assert!(config(&[secret, ("CATALOG_WRITE", "everyone")], SecretPolicy::Required).is_err());
+    }
+
+    #[test]
+    fn builds_a_postgres_url_from_the_seed_variables() {
+        let c = config(
+            &[
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("DB_DRIVER", "postgres"),
+                ("POSTGRES_HOST", "db"),
+                ("POSTGRES_USER", "app"),
+                ("POSTGRES_PASSWORD", "p@ss word"),
+                ("POSTGRES_DB", "shop"),
+            ],
+            SecretPolicy::Required,
+        )
+        .unwrap();
+        let DbConfig::Postgres(pg) = c.db else { panic!("expected postgres") };
+        assert_eq!(pg.url, "postgres://app:p%40ss%20word@db:5432/shop");
+        assert!(!format!("{pg:?}").contains("p%40ss"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Repository traits: what the services need from storage, shaped as units of
+//! work. Each method that must be atomic (register a unique user, place an order
+//! with its lines, create the one invoice of an order, move an invoice from one
+//! status to another, seed the catalog once) is a single call, and each backend
+//! makes it atomic its own way: a transaction, a conditional write, a claim.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::DbConfig;
+use crate::domain::{
+    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product, ProductPatch,
+    StatusChange, User, UserRecord,
+};
+use crate::error::{AppError, AppResult};
+
+pub mod codec;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Stores a new user; `AppError::UsernameTaken` when the name exists in any letter case.
+    async fn register_user(&self, new: &NewUser) -> AppResult<User>;
+    /// Finds a user by name, case-insensitively, with the password hash.
+    async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>>;
+}
+
+#[async_trait]
+pub trait ProductRepo: Send + Sync {
+    /// Products by ascending id, after the cursor, optionally of one category.
+    async fn list_products(&self, category: Option<&str>, page: PageRequest) -> AppResult<Page<Product>>;
+    async fn get_product(&self, id: i64) -> AppResult<Option<Product>>;
+    async fn create_product(&self, new: &NewProduct) -> AppResult<Product>;
+    /// Applies the patch; `None` when the product does not exist.
+    async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>>;
+    /// Inserts the sample catalog unless a catalog was seeded before, atomically:
+    /// `true` when this call seeded it. Two concurrent calls seed once.
+    async fn seed_catalog(&self, products: &[NewProduct]) -> AppResult<bool>;
+}
+
+#[async_trait]
+pub trait OrderRepo: Send + Sync {
+    /// Stores the order with all its lines, all or nothing.
+    async fn place_order(&self, new: &NewOrder) -> AppResult<Order>;
+    async fn get_order(&self, id: i64) -> AppResult<Option<Order>>;
+    /// One user's orders, newest first (descending id), after the cursor.
+    async fn list_orders_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Order>>;
+}
+
+#[async_trait]
+pub trait InvoiceRepo: Send + Sync {
+    /// Creates the invoice of `new.order_id` unless the order has one already.
+    /// Returns the order's one invoice and whether this call created it; any
+    /// number of concurrent callers see the same invoice and one `true`.
+    async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)>;
+    async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>>;
+    async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>>;
+    /// One user's invoices, newest first (descending id), after the cursor.
+    async fn list_invoices_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Invoice>>;
+    /// Compare-and-set: moves the invoice from `change.from` to `change.to` and
+    /// records the change, only if its status is still `change.from`. `None`
+    /// when it is not (or the invoice does not exist): nothing was written.
+    async fn transition_invoice(&self, id: i64, change: &StatusChange) -> AppResult<Option<Invoice>>;
+}
+
+/// A whole storage backend.
+#[async_trait]
+pub trait Store: UserRepo + ProductRepo + OrderRepo + InvoiceRepo {
+    /// The `DB_DRIVER` name of this backend.
+    fn driver(&self) -> &'static str;
+    /// A cheap round trip to the store, for `/health`.
+    async fn ping(&self) -> AppResult<()>;
+}
+
+/// What a backend does to its store before serving: bring the schema up to
+/// date, then seed the sample catalog (once, ever). Both run when
+/// `AUTO_MIGRATE` allows; tests open stores unseeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bootstrap {
+    pub migrate: bool,
+    pub seed: bool,
+}
+
+/// Opens the configured store.
+pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn Store>> {
+    let bootstrap = Bootstrap { migrate: auto_migrate, seed: auto_migrate };
+    match config {
+        #[cfg(feature = "sqlite")]
+        DbConfig::Sqlite { path } => Ok(Arc::new(sqlite::SqliteStore::open(path, bootstrap).await?)),
+        #[cfg(feature = "postgres")]
+        DbConfig::Postgres(pg) => Ok(Arc::new(postgres::PostgresStore::connect_lazy(pg, bootstrap)?)),
+        #[allow(unreachable_patterns)]
+        other => Err(AppError::internal(format!(
+            "DB_DRIVER={} is not compiled into this binary (enable the cargo feature `{}`)",
+            other.driver(),
+            other.driver()
+        ))),
+    }
+}

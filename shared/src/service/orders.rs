@@ -1,0 +1,62 @@
+use std::sync::Arc;
+
+use crate::domain::order::merge_lines;
+use crate::domain::{Identity, Money, NewOrder, Order, OrderItem, Page, PageRequest, Timestamp};
+use crate::error::{AppError, AppResult};
+use crate::repo::Store;
+
+pub struct OrderService {
+    store: Arc<dyn Store>,
+    tax_rate_bps: u32,
+}
+
+impl OrderService {
+    pub fn new(store: Arc<dyn Store>, tax_rate_bps: u32) -> OrderService {
+        OrderService { store, tax_rate_bps }
+    }
+
+    /// Places an order for `owner` from requested `(product_id, quantity)` lines:
+    /// repeats merged, every product checked to exist and be in stock, priced
+    /// now, taxed, and stored with all its lines at once.
+    pub async fn place(&self, owner: &Identity, raw_lines: &[(i64, i64)]) -> AppResult<Order> {
+        let lines = merge_lines(raw_lines)?;
+        let mut items = Vec::with_capacity(lines.len());
+        let mut subtotal = Money::ZERO;
+        let too_large = || AppError::validation("items: the order total is too large");
+        for line in &lines {
+            let product = self
+                .store
+                .get_product(line.product_id)
+                .await?
+                .ok_or(AppError::UnknownProductInOrder(line.product_id))?;
+            if !product.in_stock {
+                return Err(AppError::ProductOutOfStock(product.product_id));
+            }
+            let total = product.price.checked_mul(line.quantity.get()).ok_or_else(too_large)?;
+            subtotal = subtotal.checked_add(total).ok_or_else(too_large)?;
+            items.push(OrderItem {
+                product_id: product.product_id,
+                product_name: product.name,
+                quantity: line.quantity,
+                unit_price: product.price,
+                total,
+            });
+        }
+        let tax = subtotal.percent_bps(self.tax_rate_bps);
+        let total = subtotal.checked_add(tax).ok_or_else(too_large)?;
+        let new = NewOrder {
+            user_id: owner.user_id,
+            username: owner.username.clone(),
+            items,
+            subtotal,
+            tax,
+            total,
+            created_at: Timestamp::now(),
+        };
+        self.store.place_order(&new).await
+    }
+
+    pub async fn list(&self, owner: &Identity, page: PageRequest) -> AppResult<Page<Order>> {
+        self.store.list_orders_by_user(owner.user_id, page).await
+    }
+}
