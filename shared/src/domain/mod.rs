@@ -122,6 +122,6 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
-        assert_eq!(Timestamp::from_unix(1_795_080_600).rfc3339(), "2026-11-18T08:10:00Z");
+        assert_eq!(Timestamp::from_unix(1_795_080_600).rfc3339(), "2026-11-19T09:30:00Z");
     }
 }
