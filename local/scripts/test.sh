@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of the project, in one command, on a fresh Linux machine with
+# Rust: formatting, lints, unit tests, the repository contract suite on every
+# backend against a real server, handler tests on API Gateway events, and the
+# end-to-end suite over HTTP. Whatever the suites need is installed or started
+# here, idempotently, on 127.0.0.1 only; each step says what it does.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting: cargo fmt --check"
+cargo fmt --all -- --check
+
+step "lints: cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "servers the suites need"
+# shellcheck source=services/postgres.sh
+source local/scripts/services/postgres.sh
+ensure_postgres
+export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
+cargo test --workspace --all-features --no-fail-fast
+
+step "all tests passed"
