@@ -94,11 +94,17 @@ pub enum SecretPolicy {
 
 impl Config {
     pub fn from_env(policy: SecretPolicy) -> Result<Config, AppError> {
-        Config::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()), policy)
+        Config::from_lookup(
+            |key| std::env::var(key).ok().filter(|v| !v.is_empty()),
+            policy,
+        )
     }
 
     /// Reads the configuration through `get` (the environment, or a map in tests).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>, policy: SecretPolicy) -> Result<Config, AppError> {
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        policy: SecretPolicy,
+    ) -> Result<Config, AppError> {
         let secret = match (get("JWT_SECRET"), policy) {
             (Some(secret), _) => secret,
             (None, SecretPolicy::DevFallback) => DEV_JWT_SECRET.to_owned(),
@@ -127,7 +133,11 @@ impl Config {
         let auto_migrate = match get("AUTO_MIGRATE").as_deref() {
             None | Some("true" | "1") => true,
             Some("false" | "0") => false,
-            Some(other) => return Err(config_error(&format!("AUTO_MIGRATE must be true or false, not `{other}`"))),
+            Some(other) => {
+                return Err(config_error(&format!(
+                    "AUTO_MIGRATE must be true or false, not `{other}`"
+                )));
+            }
         };
         Ok(Config {
             db: DbConfig::from_lookup(&get)?,
@@ -150,14 +160,25 @@ impl DbConfig {
         match get("DB_DRIVER").as_deref().unwrap_or("sqlite") {
             "sqlite" => {
                 let path = get("SQLITE_PATH")
-                    .or_else(|| get("DATABASE_URL").and_then(|u| u.strip_prefix("sqlite:").map(str::to_owned)))
+                    .or_else(|| {
+                        get("DATABASE_URL")
+                            .and_then(|u| u.strip_prefix("sqlite:").map(str::to_owned))
+                    })
                     .unwrap_or_else(|| DEFAULT_SQLITE_PATH.into());
-                Ok(DbConfig::Sqlite { path: PathBuf::from(path.trim_start_matches("//")) })
+                Ok(DbConfig::Sqlite {
+                    path: PathBuf::from(path.trim_start_matches("//")),
+                })
             }
             "postgres" => Ok(DbConfig::Postgres(PostgresConfig {
                 url: postgres_url(get)?,
                 max_connections: parse_num(get, "DB_MAX_CONNECTIONS", 3, 1, 100)?,
-                connect_timeout: Duration::from_millis(parse_num(get, "DB_CONNECT_TIMEOUT_MS", 2000, 100, 60_000)?),
+                connect_timeout: Duration::from_millis(parse_num(
+                    get,
+                    "DB_CONNECT_TIMEOUT_MS",
+                    2000,
+                    100,
+                    60_000,
+                )?),
                 statement_timeout: Duration::from_millis(parse_num(
                     get,
                     "DB_STATEMENT_TIMEOUT_MS",
@@ -166,7 +187,9 @@ impl DbConfig {
                     300_000,
                 )?),
             })),
-            other => Err(config_error(&format!("DB_DRIVER must be one of sqlite, postgres; not `{other}`"))),
+            other => Err(config_error(&format!(
+                "DB_DRIVER must be one of sqlite, postgres; not `{other}`"
+            ))),
         }
     }
 }
@@ -175,7 +198,9 @@ impl DbConfig {
 fn postgres_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, AppError> {
     if let Some(url) = get("DATABASE_URL") {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(config_error("DATABASE_URL must start with postgres:// when DB_DRIVER=postgres"));
+            return Err(config_error(
+                "DATABASE_URL must start with postgres:// when DB_DRIVER=postgres",
+            ));
         }
         return Ok(url);
     }
@@ -183,27 +208,45 @@ fn postgres_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, AppErro
     let port: u16 = parse_num(get, "POSTGRES_PORT", 5432, 1, 65_535)?;
     let user = get("POSTGRES_USER").unwrap_or_else(|| "postgres".into());
     let db = get("POSTGRES_DB").unwrap_or_else(|| "commerce".into());
-    let password = get("POSTGRES_PASSWORD").map(|p| format!(":{}", percent_encode(&p))).unwrap_or_default();
-    Ok(format!("postgres://{}{password}@{host}:{port}/{}", percent_encode(&user), percent_encode(&db)))
+    let password = get("POSTGRES_PASSWORD")
+        .map(|p| format!(":{}", percent_encode(&p)))
+        .unwrap_or_default();
+    Ok(format!(
+        "postgres://{}{password}@{host}:{port}/{}",
+        percent_encode(&user),
+        percent_encode(&db)
+    ))
 }
 
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
-fn parse_num<T>(get: &impl Fn(&str) -> Option<String>, key: &str, default: T, min: T, max: T) -> Result<T, AppError>
+fn parse_num<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, AppError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
-    let Some(text) = get(key) else { return Ok(default) };
+    let Some(text) = get(key) else {
+        return Ok(default);
+    };
     match text.trim().parse::<T>() {
         Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(config_error(&format!("{key} must be a whole number from {min} to {max}, not `{text}`"))),
+        _ => Err(config_error(&format!(
+            "{key} must be a whole number from {min} to {max}, not `{text}`"
+        ))),
     }
 }
 
@@ -217,7 +260,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)], policy: SecretPolicy) -> Result<Config, AppError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned(), policy)
     }
 
@@ -237,7 +283,13 @@ mod tests {
         let secret = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
         assert!(config(&[secret, ("TAX_RATE_BPS", "ten")], SecretPolicy::Required).is_err());
         assert!(config(&[secret, ("DB_DRIVER", "oracle")], SecretPolicy::Required).is_err());
-        assert!(config(&[secret, ("CATALOG_WRITE", "everyone")], SecretPolicy::Required).is_err());
+        assert!(
+            config(
+                &[secret, ("CATALOG_WRITE", "everyone")],
+                SecretPolicy::Required
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -254,7 +306,9 @@ mod tests {
             SecretPolicy::Required,
         )
         .unwrap();
-        let DbConfig::Postgres(pg) = c.db else { panic!("expected postgres") };
+        let DbConfig::Postgres(pg) = c.db else {
+            panic!("expected postgres")
+        };
         assert_eq!(pg.url, "postgres://app:p%40ss%20word@db:5432/shop");
         assert!(!format!("{pg:?}").contains("p%40ss"));
     }

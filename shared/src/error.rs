@@ -77,9 +77,13 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::RouteNotFound { .. } => "route_not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
-            AppError::ProductNotFound(_) | AppError::UnknownProductInOrder(_) => "product_not_found",
+            AppError::ProductNotFound(_) | AppError::UnknownProductInOrder(_) => {
+                "product_not_found"
+            }
             AppError::OrderNotFound(_) => "order_not_found",
-            AppError::InvoiceNotFound(_) | AppError::InvoiceNotFoundForOrder(_) => "invoice_not_found",
+            AppError::InvoiceNotFound(_) | AppError::InvoiceNotFoundForOrder(_) => {
+                "invoice_not_found"
+            }
             AppError::UserNotFound(_) => "user_not_found",
             AppError::UsernameTaken => "username_taken",
             AppError::ProductOutOfStock(_) => "product_out_of_stock",

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use futures::future::join_all;
 
 use crate::domain::{
-    Identity, InvoiceItem, InvoiceStatus, MAX_ID, Money, NewInvoice, NewOrder, NewProduct, NewUser, OrderItem,
-    PageRequest, ProductPatch, Quantity, Role, StatusChange, Timestamp, Username,
+    Identity, InvoiceItem, InvoiceStatus, MAX_ID, Money, NewInvoice, NewOrder, NewProduct, NewUser,
+    OrderItem, PageRequest, ProductPatch, Quantity, Role, StatusChange, Timestamp, Username,
 };
 use crate::error::AppError;
 use crate::repo::Store;
@@ -78,7 +78,11 @@ async fn user(store: &Arc<dyn Store>, name: &str) -> Identity {
         })
         .await
         .expect("register");
-    Identity { user_id: user.id, username: user.username, role: Role::Customer }
+    Identity {
+        user_id: user.id,
+        username: user.username,
+        role: Role::Customer,
+    }
 }
 
 fn new_product(name: &str, category: &str, cents: i64) -> NewProduct {
@@ -138,23 +142,49 @@ fn new_invoice(order: &crate::domain::Order) -> NewInvoice {
 }
 
 async fn invoiced_order(store: &Arc<dyn Store>, owner: &Identity) -> crate::domain::Invoice {
-    let product = store.create_product(&new_product("Thing", "misc", 1000)).await.unwrap();
-    let order = store.place_order(&new_order(owner, product.product_id, 1, 1000)).await.unwrap();
-    store.create_invoice_once(&new_invoice(&order)).await.unwrap().0
+    let product = store
+        .create_product(&new_product("Thing", "misc", 1000))
+        .await
+        .unwrap();
+    let order = store
+        .place_order(&new_order(owner, product.product_id, 1, 1000))
+        .await
+        .unwrap();
+    store
+        .create_invoice_once(&new_invoice(&order))
+        .await
+        .unwrap()
+        .0
 }
 
 fn change(from: InvoiceStatus, to: InvoiceStatus, by: i64) -> StatusChange {
-    StatusChange { from, to, changed_by: by, changed_at: now() }
+    StatusChange {
+        from,
+        to,
+        changed_by: by,
+        changed_at: now(),
+    }
 }
 
 pub async fn registration_is_unique_case_insensitively(store: Arc<dyn Store>) {
     let alice = user(&store, "Alice").await;
     let again = store
-        .register_user(&NewUser { username: Username::parse("aLiCe").unwrap(), password_hash: "x".into(), created_at: now() })
+        .register_user(&NewUser {
+            username: Username::parse("aLiCe").unwrap(),
+            password_hash: "x".into(),
+            created_at: now(),
+        })
         .await;
     assert!(matches!(again, Err(AppError::UsernameTaken)), "{again:?}");
-    let found = store.find_user_by_username("ALICE").await.unwrap().expect("found case-insensitively");
-    assert_eq!((found.user.id, found.user.username.as_str()), (alice.user_id, "Alice"));
+    let found = store
+        .find_user_by_username("ALICE")
+        .await
+        .unwrap()
+        .expect("found case-insensitively");
+    assert_eq!(
+        (found.user.id, found.user.username.as_str()),
+        (alice.user_id, "Alice")
+    );
     assert!(found.password_hash.starts_with("$argon2id$"));
     assert!(store.find_user_by_username("bob").await.unwrap().is_none());
 }
@@ -165,21 +195,41 @@ pub async fn concurrent_registrations_have_one_winner(store: Arc<dyn Store>) {
         let name = if i % 2 == 0 { "racer" } else { "RACER" };
         tokio::spawn(async move {
             store
-                .register_user(&NewUser { username: Username::parse(name).unwrap(), password_hash: "h".into(), created_at: now() })
+                .register_user(&NewUser {
+                    username: Username::parse(name).unwrap(),
+                    password_hash: "h".into(),
+                    created_at: now(),
+                })
                 .await
         })
     });
-    let results: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+    let results: Vec<_> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
     let winners = results.iter().filter(|r| r.is_ok()).count();
-    let taken = results.iter().filter(|r| matches!(r, Err(AppError::UsernameTaken))).count();
+    let taken = results
+        .iter()
+        .filter(|r| matches!(r, Err(AppError::UsernameTaken)))
+        .count();
     assert_eq!((winners, taken), (1, 31), "{results:?}");
 }
 
 pub async fn products_page_in_id_order_and_filter_by_category(store: Arc<dyn Store>) {
     let mut ids = Vec::new();
-    for (i, category) in ["books", "tools", "books", "books", "tools"].iter().enumerate() {
-        let p = store.create_product(&new_product(&format!("P{i}"), category, 100 + i as i64)).await.unwrap();
-        assert_eq!((p.category.as_str(), p.price.cents(), p.in_stock), (*category, 100 + i as i64, true));
+    for (i, category) in ["books", "tools", "books", "books", "tools"]
+        .iter()
+        .enumerate()
+    {
+        let p = store
+            .create_product(&new_product(&format!("P{i}"), category, 100 + i as i64))
+            .await
+            .unwrap();
+        assert_eq!(
+            (p.category.as_str(), p.price.cents(), p.in_stock),
+            (*category, 100 + i as i64, true)
+        );
         ids.push(p.product_id);
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
@@ -191,16 +241,34 @@ pub async fn products_page_in_id_order_and_filter_by_category(store: Arc<dyn Sto
         assert!(result.items.len() <= 2);
         seen.extend(result.items.iter().map(|p| p.product_id));
         match result.next_after {
-            Some(after) => page = PageRequest { limit: 2, after: Some(after) },
+            Some(after) => {
+                page = PageRequest {
+                    limit: 2,
+                    after: Some(after),
+                }
+            }
             None => break,
         }
     }
     assert_eq!(seen, ids);
 
-    let books = store.list_products(Some("books"), PageRequest::first(50)).await.unwrap();
-    assert_eq!(books.items.iter().map(|p| p.product_id).collect::<Vec<_>>(), vec![ids[0], ids[2], ids[3]]);
+    let books = store
+        .list_products(Some("books"), PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        books.items.iter().map(|p| p.product_id).collect::<Vec<_>>(),
+        vec![ids[0], ids[2], ids[3]]
+    );
     assert_eq!(books.next_after, None);
-    assert!(store.list_products(Some("nothing"), PageRequest::first(50)).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .list_products(Some("nothing"), PageRequest::first(50))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     let got = store.get_product(ids[1]).await.unwrap().unwrap();
     assert_eq!(got.name, "P1");
@@ -208,24 +276,58 @@ pub async fn products_page_in_id_order_and_filter_by_category(store: Arc<dyn Sto
 }
 
 pub async fn product_updates_are_partial(store: Arc<dyn Store>) {
-    let p = store.create_product(&new_product("Lamp", "home", 2500)).await.unwrap();
+    let p = store
+        .create_product(&new_product("Lamp", "home", 2500))
+        .await
+        .unwrap();
     let later = Timestamp::from_unix(p.created_at.unix() + 5);
-    let patch = ProductPatch { price: Some(Money::from_cents(1999)), in_stock: Some(false), updated_at: Some(later), ..Default::default() };
-    let updated = store.update_product(p.product_id, &patch).await.unwrap().unwrap();
-    assert_eq!((updated.name.as_str(), updated.category.as_str()), ("Lamp", "home"));
+    let patch = ProductPatch {
+        price: Some(Money::from_cents(1999)),
+        in_stock: Some(false),
+        updated_at: Some(later),
+        ..Default::default()
+    };
+    let updated = store
+        .update_product(p.product_id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (updated.name.as_str(), updated.category.as_str()),
+        ("Lamp", "home")
+    );
     assert_eq!((updated.price.cents(), updated.in_stock), (1999, false));
-    assert_eq!((updated.created_at, updated.updated_at), (p.created_at, later));
-    assert_eq!(store.get_product(p.product_id).await.unwrap().unwrap(), updated);
-    assert!(store.update_product(p.product_id + 1000, &patch).await.unwrap().is_none());
+    assert_eq!(
+        (updated.created_at, updated.updated_at),
+        (p.created_at, later)
+    );
+    assert_eq!(
+        store.get_product(p.product_id).await.unwrap().unwrap(),
+        updated
+    );
+    assert!(
+        store
+            .update_product(p.product_id + 1000, &patch)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 pub async fn catalog_is_seeded_once(store: Arc<dyn Store>) {
     let catalog = sample::catalog(now());
     assert!(store.seed_catalog(&catalog).await.unwrap());
     assert!(!store.seed_catalog(&catalog).await.unwrap());
-    let all = store.list_products(None, PageRequest::first(200)).await.unwrap().items;
+    let all = store
+        .list_products(None, PageRequest::first(200))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(all.len(), catalog.len());
-    assert!(all.iter().any(|p| !p.in_stock), "at least one sample is out of stock");
+    assert!(
+        all.iter().any(|p| !p.in_stock),
+        "at least one sample is out of stock"
+    );
 }
 
 pub async fn concurrent_seeding_seeds_once(store: Arc<dyn Store>) {
@@ -235,16 +337,31 @@ pub async fn concurrent_seeding_seeds_once(store: Arc<dyn Store>) {
         let catalog = catalog.clone();
         tokio::spawn(async move { store.seed_catalog(&catalog).await })
     });
-    let results: Vec<bool> = join_all(seeders).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
-    assert_eq!(results.iter().filter(|seeded| **seeded).count(), 1, "{results:?}");
-    let all = store.list_products(None, PageRequest::first(200)).await.unwrap().items;
+    let results: Vec<bool> = join_all(seeders)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|seeded| **seeded).count(),
+        1,
+        "{results:?}"
+    );
+    let all = store
+        .list_products(None, PageRequest::first(200))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(all.len(), catalog.len());
 }
 
 pub async fn orders_are_stored_whole_and_listed_per_owner(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
-    let p = store.create_product(&new_product("Pen", "office", 150)).await.unwrap();
+    let p = store
+        .create_product(&new_product("Pen", "office", 150))
+        .await
+        .unwrap();
     let mut order = new_order(&alice, p.product_id, 3, 150);
     order.items.push(OrderItem {
         product_id: p.product_id + 1,
@@ -255,30 +372,72 @@ pub async fn orders_are_stored_whole_and_listed_per_owner(store: Arc<dyn Store>)
     });
     let placed = store.place_order(&order).await.unwrap();
     assert_eq!(placed.items, order.items);
-    assert_eq!((placed.subtotal, placed.tax, placed.total), (order.subtotal, order.tax, order.total));
-    assert_eq!((placed.user_id, placed.username.as_str(), placed.status.as_str()), (alice.user_id, "alice", "pending"));
-    assert_eq!(store.get_order(placed.order_id).await.unwrap().unwrap(), placed);
-    assert!(store.get_order(placed.order_id + 1000).await.unwrap().is_none());
+    assert_eq!(
+        (placed.subtotal, placed.tax, placed.total),
+        (order.subtotal, order.tax, order.total)
+    );
+    assert_eq!(
+        (
+            placed.user_id,
+            placed.username.as_str(),
+            placed.status.as_str()
+        ),
+        (alice.user_id, "alice", "pending")
+    );
+    assert_eq!(
+        store.get_order(placed.order_id).await.unwrap().unwrap(),
+        placed
+    );
+    assert!(
+        store
+            .get_order(placed.order_id + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    store.place_order(&new_order(&bob, p.product_id, 1, 150)).await.unwrap();
-    let alices = store.list_orders_by_user(alice.user_id, PageRequest::first(50)).await.unwrap();
-    assert_eq!(alices.items.iter().map(|o| o.order_id).collect::<Vec<_>>(), vec![placed.order_id]);
+    store
+        .place_order(&new_order(&bob, p.product_id, 1, 150))
+        .await
+        .unwrap();
+    let alices = store
+        .list_orders_by_user(alice.user_id, PageRequest::first(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        alices.items.iter().map(|o| o.order_id).collect::<Vec<_>>(),
+        vec![placed.order_id]
+    );
 }
 
 pub async fn order_lists_paginate_newest_first(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        ids.push(store.place_order(&new_order(&alice, 1, 1, 100)).await.unwrap().order_id);
+        ids.push(
+            store
+                .place_order(&new_order(&alice, 1, 1, 100))
+                .await
+                .unwrap()
+                .order_id,
+        );
     }
     ids.reverse();
     let mut seen = Vec::new();
     let mut page = PageRequest::first(2);
     loop {
-        let result = store.list_orders_by_user(alice.user_id, page).await.unwrap();
+        let result = store
+            .list_orders_by_user(alice.user_id, page)
+            .await
+            .unwrap();
         seen.extend(result.items.iter().map(|o| o.order_id));
         match result.next_after {
-            Some(after) => page = PageRequest { limit: 2, after: Some(after) },
+            Some(after) => {
+                page = PageRequest {
+                    limit: 2,
+                    after: Some(after),
+                }
+            }
             None => break,
         }
     }
@@ -287,23 +446,39 @@ pub async fn order_lists_paginate_newest_first(store: Arc<dyn Store>) {
 
 pub async fn one_invoice_per_order_under_concurrent_creators(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
-    let order = store.place_order(&new_order(&alice, 1, 2, 250)).await.unwrap();
+    let order = store
+        .place_order(&new_order(&alice, 1, 2, 250))
+        .await
+        .unwrap();
     let creators = (0..32).map(|_| {
         let store = store.clone();
         let new = new_invoice(&order);
         tokio::spawn(async move { store.create_invoice_once(&new).await })
     });
-    let results: Vec<_> = join_all(creators).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    let results: Vec<_> = join_all(creators)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
     let ids: HashSet<i64> = results.iter().map(|(inv, _)| inv.invoice_id).collect();
     assert_eq!(ids.len(), 1, "one invoice: {ids:?}");
     assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
     let invoice = &results[0].0;
-    assert_eq!((invoice.order_id, invoice.status), (order.order_id, InvoiceStatus::Draft));
-    assert_eq!((invoice.subtotal, invoice.tax, invoice.total), (order.subtotal, order.tax, order.total));
+    assert_eq!(
+        (invoice.order_id, invoice.status),
+        (order.order_id, InvoiceStatus::Draft)
+    );
+    assert_eq!(
+        (invoice.subtotal, invoice.tax, invoice.total),
+        (order.subtotal, order.tax, order.total)
+    );
     assert_eq!(invoice.items.len(), 1);
     assert_eq!(invoice.items[0].total_price, Money::from_cents(500));
     assert!(invoice.status_history.is_empty());
-    let listed = store.list_invoices_by_user(alice.user_id, PageRequest::first(50)).await.unwrap();
+    let listed = store
+        .list_invoices_by_user(alice.user_id, PageRequest::first(50))
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 1);
 }
 
@@ -313,18 +488,61 @@ pub async fn invoices_are_found_by_id_order_and_owner(store: Arc<dyn Store>) {
     let first = invoiced_order(&store, &alice).await;
     let second = invoiced_order(&store, &alice).await;
     let bobs = invoiced_order(&store, &bob).await;
-    assert_eq!(store.get_invoice(first.invoice_id).await.unwrap().unwrap(), first);
-    assert_eq!(store.get_invoice_by_order(second.order_id).await.unwrap().unwrap(), second);
-    assert!(store.get_invoice(bobs.invoice_id + 1000).await.unwrap().is_none());
-    assert!(store.get_invoice_by_order(bobs.order_id + 1000).await.unwrap().is_none());
-    assert!(first.invoice_number.starts_with("INV-") && first.invoice_number != second.invoice_number);
-    let alices = store.list_invoices_by_user(alice.user_id, PageRequest::first(1)).await.unwrap();
-    assert_eq!(alices.items.iter().map(|i| i.invoice_id).collect::<Vec<_>>(), vec![second.invoice_id]);
-    let rest = store
-        .list_invoices_by_user(alice.user_id, PageRequest { limit: 1, after: alices.next_after })
+    assert_eq!(
+        store.get_invoice(first.invoice_id).await.unwrap().unwrap(),
+        first
+    );
+    assert_eq!(
+        store
+            .get_invoice_by_order(second.order_id)
+            .await
+            .unwrap()
+            .unwrap(),
+        second
+    );
+    assert!(
+        store
+            .get_invoice(bobs.invoice_id + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_invoice_by_order(bobs.order_id + 1000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        first.invoice_number.starts_with("INV-") && first.invoice_number != second.invoice_number
+    );
+    let alices = store
+        .list_invoices_by_user(alice.user_id, PageRequest::first(1))
         .await
         .unwrap();
-    assert_eq!(rest.items.iter().map(|i| i.invoice_id).collect::<Vec<_>>(), vec![first.invoice_id]);
+    assert_eq!(
+        alices
+            .items
+            .iter()
+            .map(|i| i.invoice_id)
+            .collect::<Vec<_>>(),
+        vec![second.invoice_id]
+    );
+    let rest = store
+        .list_invoices_by_user(
+            alice.user_id,
+            PageRequest {
+                limit: 1,
+                after: alices.next_after,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|i| i.invoice_id).collect::<Vec<_>>(),
+        vec![first.invoice_id]
+    );
     assert_eq!(rest.next_after, None);
 }
 
@@ -332,41 +550,98 @@ pub async fn status_moves_are_compare_and_set(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let invoice = invoiced_order(&store, &alice).await;
     use InvoiceStatus::*;
-    let sent = store.transition_invoice(invoice.invoice_id, &change(Draft, Sent, alice.user_id)).await.unwrap();
+    let sent = store
+        .transition_invoice(invoice.invoice_id, &change(Draft, Sent, alice.user_id))
+        .await
+        .unwrap();
     let sent = sent.expect("draft -> sent applies");
     assert_eq!(sent.status, Sent);
     assert_eq!(sent.status_history.len(), 1);
-    assert_eq!((sent.status_history[0].from, sent.status_history[0].to), (Draft, Sent));
+    assert_eq!(
+        (sent.status_history[0].from, sent.status_history[0].to),
+        (Draft, Sent)
+    );
     assert_eq!(sent.status_history[0].changed_by, alice.user_id);
     // The old status no longer holds: nothing is written.
-    assert!(store.transition_invoice(invoice.invoice_id, &change(Draft, Paid, 1)).await.unwrap().is_none());
-    assert_eq!(store.get_invoice(invoice.invoice_id).await.unwrap().unwrap(), sent);
-    assert!(store.transition_invoice(invoice.invoice_id + 1000, &change(Draft, Sent, 1)).await.unwrap().is_none());
+    assert!(
+        store
+            .transition_invoice(invoice.invoice_id, &change(Draft, Paid, 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .get_invoice(invoice.invoice_id)
+            .await
+            .unwrap()
+            .unwrap(),
+        sent
+    );
+    assert!(
+        store
+            .transition_invoice(invoice.invoice_id + 1000, &change(Draft, Sent, 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 pub async fn concurrent_status_moves_have_one_winner(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let invoice = invoiced_order(&store, &alice).await;
     use InvoiceStatus::*;
-    store.transition_invoice(invoice.invoice_id, &change(Draft, Sent, 1)).await.unwrap().unwrap();
+    store
+        .transition_invoice(invoice.invoice_id, &change(Draft, Sent, 1))
+        .await
+        .unwrap()
+        .unwrap();
     let movers = (0..32).map(|i| {
         let store = store.clone();
         let to = if i % 2 == 0 { Paid } else { Cancelled };
-        tokio::spawn(async move { (to, store.transition_invoice(invoice.invoice_id, &change(Sent, to, i)).await) })
+        tokio::spawn(async move {
+            (
+                to,
+                store
+                    .transition_invoice(invoice.invoice_id, &change(Sent, to, i))
+                    .await,
+            )
+        })
     });
-    let results: Vec<_> = join_all(movers).await.into_iter().map(|r| r.unwrap()).collect();
-    let winners: Vec<_> = results.iter().filter_map(|(to, r)| r.as_ref().unwrap().as_ref().map(|inv| (*to, inv))).collect();
+    let results: Vec<_> = join_all(movers)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let winners: Vec<_> = results
+        .iter()
+        .filter_map(|(to, r)| r.as_ref().unwrap().as_ref().map(|inv| (*to, inv)))
+        .collect();
     assert_eq!(winners.len(), 1, "exactly one compare-and-set wins");
     let (to, won) = winners[0];
-    let stored = store.get_invoice(invoice.invoice_id).await.unwrap().unwrap();
+    let stored = store
+        .get_invoice(invoice.invoice_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((stored.status, won.status), (to, to));
-    assert_eq!(stored.status_history.len(), 2, "no lost or extra history: {:?}", stored.status_history);
+    assert_eq!(
+        stored.status_history.len(),
+        2,
+        "no lost or extra history: {:?}",
+        stored.status_history
+    );
 }
 
 pub async fn ids_are_positive_and_below_2_pow_53(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let invoice = invoiced_order(&store, &alice).await;
-    for id in [alice.user_id, invoice.invoice_id, invoice.order_id, invoice.items[0].product_id] {
+    for id in [
+        alice.user_id,
+        invoice.invoice_id,
+        invoice.order_id,
+        invoice.items[0].product_id,
+    ] {
         assert!((1..=MAX_ID).contains(&id), "{id}");
     }
 }

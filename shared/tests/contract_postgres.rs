@@ -14,7 +14,8 @@ use shared::testkit::Harness;
 use sqlx::Connection;
 
 fn admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A new, empty database on the test server, and its URL.
@@ -24,22 +25,34 @@ pub async fn fresh_database() -> (String, String) {
         "contract_{}_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
     );
     let admin = admin_url();
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL is required at {admin} for these tests: {e}"));
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create database");
-    let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin).to_owned();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin)
+        .to_owned();
     (name.clone(), format!("{base}/{name}"))
 }
 
 pub async fn drop_database(name: &str) {
     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut conn)
-            .await;
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
     }
 }
 
@@ -51,10 +64,19 @@ async fn harness() -> Harness {
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(10),
     };
-    let store = PostgresStore::connect_lazy(&config, Bootstrap { migrate: true, seed: false }).expect("store");
+    let store = PostgresStore::connect_lazy(
+        &config,
+        Bootstrap {
+            migrate: true,
+            seed: false,
+        },
+    )
+    .expect("store");
     Harness {
         store: Arc::new(store),
-        cleanup: Some(Box::new(move || Box::pin(async move { drop_database(&name).await }))),
+        cleanup: Some(Box::new(move || {
+            Box::pin(async move { drop_database(&name).await })
+        })),
     }
 }
 

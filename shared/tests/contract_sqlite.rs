@@ -9,10 +9,19 @@ use shared::testkit::Harness;
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let store = SqliteStore::open(&dir.path().join("contract.db"), Bootstrap { migrate: true, seed: false })
-        .await
-        .expect("open SQLite store");
-    Harness { store: Arc::new(store), cleanup: Some(Box::new(move || Box::pin(async move { drop(dir) }))) }
+    let store = SqliteStore::open(
+        &dir.path().join("contract.db"),
+        Bootstrap {
+            migrate: true,
+            seed: false,
+        },
+    )
+    .await
+    .expect("open SQLite store");
+    Harness {
+        store: Arc::new(store),
+        cleanup: Some(Box::new(move || Box::pin(async move { drop(dir) }))),
+    }
 }
 
 shared::repository_contract_suite!(harness);
@@ -24,14 +33,38 @@ async fn concurrent_opens_migrate_once() {
     let path = dir.path().join("race.db");
     let opens = (0..4).map(|_| {
         let path = path.clone();
-        tokio::spawn(async move { SqliteStore::open(&path, Bootstrap { migrate: true, seed: true }).await })
+        tokio::spawn(async move {
+            SqliteStore::open(
+                &path,
+                Bootstrap {
+                    migrate: true,
+                    seed: true,
+                },
+            )
+            .await
+        })
     });
     for result in futures::future::join_all(opens).await {
         result.unwrap().expect("every concurrent open succeeds");
     }
-    let store = SqliteStore::open(&path, Bootstrap { migrate: true, seed: true }).await.unwrap();
-    let products = shared::repo::ProductRepo::list_products(&store, None, shared::domain::PageRequest::first(200))
-        .await
-        .unwrap();
-    assert_eq!(products.items.len(), shared::sample::catalog(shared::domain::Timestamp::now()).len());
+    let store = SqliteStore::open(
+        &path,
+        Bootstrap {
+            migrate: true,
+            seed: true,
+        },
+    )
+    .await
+    .unwrap();
+    let products = shared::repo::ProductRepo::list_products(
+        &store,
+        None,
+        shared::domain::PageRequest::first(200),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        products.items.len(),
+        shared::sample::catalog(shared::domain::Timestamp::now()).len()
+    );
 }

@@ -16,7 +16,10 @@ enum Route {
 }
 
 static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
-    RouteTable::new(vec![(Method::POST, "/register", Route::Register), (Method::POST, "/login", Route::Login)])
+    RouteTable::new(vec![
+        (Method::POST, "/register", Route::Register),
+        (Method::POST, "/login", Route::Login),
+    ])
 });
 
 #[derive(Deserialize)]

@@ -2,7 +2,9 @@
 //! verifies the bearer token and hands API Gateway the caller's identity, which
 //! reaches the functions as `requestContext.authorizer.lambda`.
 
-use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
+use aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
 use serde_json::json;
 use shared::auth::TokenKeys;
 use shared::http::bearer_token;
@@ -17,7 +19,13 @@ pub fn authorize(keys: &TokenKeys, event: &AuthorizerRequest) -> AuthorizerRespo
         .identity_source
         .as_ref()
         .and_then(|sources| sources.first().cloned())
-        .or_else(|| event.headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .or_else(|| {
+            event
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
         .unwrap_or_default();
     let mut response = AuthorizerResponse::default();
     match bearer_token(&header).map(|token| keys.verify(token)) {

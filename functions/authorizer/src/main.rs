@@ -11,13 +11,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = Config::from_env(SecretPolicy::Required)?;
     let keys = Arc::new(TokenKeys::new(&config.jwt));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<authorizer::AuthorizerRequest>| {
-        let keys = keys.clone();
-        async move {
-            let response = authorizer::authorize(&keys, &event.payload);
-            tracing::info!(authorized = response.is_authorized, "authorizer decided");
-            Ok::<_, std::convert::Infallible>(response)
-        }
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<authorizer::AuthorizerRequest>| {
+            let keys = keys.clone();
+            async move {
+                let response = authorizer::authorize(&keys, &event.payload);
+                tracing::info!(authorized = response.is_authorized, "authorizer decided");
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        },
+    ))
     .await
 }

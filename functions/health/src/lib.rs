@@ -14,7 +14,8 @@ use shared::http::{self, HttpResult, RouteTable};
 /// How long the store gets to answer before we report it degraded.
 const STORE_TIMEOUT: Duration = Duration::from_millis(1500);
 
-static ROUTES: LazyLock<RouteTable<()>> = LazyLock::new(|| RouteTable::new(vec![(Method::GET, "/health", ())]));
+static ROUTES: LazyLock<RouteTable<()>> =
+    LazyLock::new(|| RouteTable::new(vec![(Method::GET, "/health", ())]));
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
@@ -34,7 +35,11 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             false
         }
     };
-    let (status, word) = if ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "degraded") };
+    let (status, word) = if ok {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "degraded")
+    };
     Ok(http::json(
         status,
         &json!({

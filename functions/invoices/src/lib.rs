@@ -6,9 +6,9 @@ use std::sync::{Arc, LazyLock};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
+use shared::App;
 use shared::domain::{InvoiceStatus, parse_id};
 use shared::http::{self, HttpResult, RouteTable};
-use shared::App;
 
 #[derive(Clone, Copy)]
 enum Route {
@@ -54,18 +54,27 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             let (invoice, created) = app.invoices.create_for_order(&caller, order_id).await?;
             if created {
                 tracing::info!(invoice_id = invoice.invoice_id, order_id, "invoice created");
-                Ok(http::created(&format!("/invoices/{}", invoice.invoice_id), &invoice))
+                Ok(http::created(
+                    &format!("/invoices/{}", invoice.invoice_id),
+                    &invoice,
+                ))
             } else {
                 Ok(http::json(StatusCode::OK, &invoice))
             }
         }
         Route::Get => {
             let id = parse_id(&params["id"], "invoice id")?;
-            Ok(http::json(StatusCode::OK, &app.invoices.get(&caller, id).await?))
+            Ok(http::json(
+                StatusCode::OK,
+                &app.invoices.get(&caller, id).await?,
+            ))
         }
         Route::ByOrder => {
             let order_id = parse_id(&params["order_id"], "order id")?;
-            Ok(http::json(StatusCode::OK, &app.invoices.get_by_order(&caller, order_id).await?))
+            Ok(http::json(
+                StatusCode::OK,
+                &app.invoices.get_by_order(&caller, order_id).await?,
+            ))
         }
         Route::ByUser => {
             let user_id = parse_id(&params["user_id"], "user id")?;

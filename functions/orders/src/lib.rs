@@ -45,11 +45,18 @@ struct LineBody {
 impl OrderBody {
     fn lines(self) -> Result<Vec<(i64, i64)>, AppError> {
         match (self.items, self.product_id, self.quantity) {
-            (Some(items), None, None) => Ok(items.into_iter().map(|l| (l.product_id, l.quantity)).collect()),
-            (Some(_), _, _) => Err(AppError::validation("give either items or product_id and quantity, not both")),
+            (Some(items), None, None) => Ok(items
+                .into_iter()
+                .map(|l| (l.product_id, l.quantity))
+                .collect()),
+            (Some(_), _, _) => Err(AppError::validation(
+                "give either items or product_id and quantity, not both",
+            )),
             (None, Some(product_id), Some(quantity)) => Ok(vec![(product_id, quantity)]),
             (None, Some(_), None) => Err(AppError::validation("missing field `quantity`")),
-            (None, None, _) => Err(AppError::validation("missing field `items` (or `product_id` and `quantity`)")),
+            (None, None, _) => Err(AppError::validation(
+                "missing field `items` (or `product_id` and `quantity`)",
+            )),
         }
     }
 }
@@ -64,17 +71,27 @@ async fn route(app: &App, req: &Request) -> HttpResult {
     let caller = http::identity(req, &app.tokens)?;
     let owner: Identity = match route {
         Route::PlaceOwn | Route::ListOwn => caller.clone(),
-        Route::PlaceFor | Route::ListFor => app.users.resolve_target(&caller, &params["username"]).await?,
+        Route::PlaceFor | Route::ListFor => {
+            app.users
+                .resolve_target(&caller, &params["username"])
+                .await?
+        }
     };
     match route {
         Route::PlaceOwn | Route::PlaceFor => {
             let body: OrderBody = http::parse_json(req)?;
             let order = app.orders.place(&owner, &body.lines()?).await?;
-            tracing::info!(order_id = order.order_id, user_id = owner.user_id, "order placed");
+            tracing::info!(
+                order_id = order.order_id,
+                user_id = owner.user_id,
+                "order placed"
+            );
             let mut response = http::json(StatusCode::CREATED, &order);
             // There is no single-order route; the order is listed under its owner.
             if let Ok(location) = format!("/orders/{}", owner.username).parse() {
-                response.headers_mut().insert(lambda_http::http::header::LOCATION, location);
+                response
+                    .headers_mut()
+                    .insert(lambda_http::http::header::LOCATION, location);
             }
             Ok(response)
         }

@@ -24,7 +24,11 @@ static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
     RouteTable::new(vec![
         (Method::GET, "/products", Route::List),
         (Method::GET, "/products/{id}", Route::Get),
-        (Method::GET, "/products/category/{category}", Route::ByCategory),
+        (
+            Method::GET,
+            "/products/category/{category}",
+            Route::ByCategory,
+        ),
         (Method::POST, "/products", Route::Create),
         (Method::PUT, "/products/{id}", Route::Update),
         (Method::PUT, "/products/{id}/stock", Route::SetStock),
@@ -88,7 +92,10 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                 in_stock: body.in_stock,
             };
             let product = app.products.create(&caller, draft).await?;
-            Ok(http::created(&format!("/products/{}", product.product_id), &product))
+            Ok(http::created(
+                &format!("/products/{}", product.product_id),
+                &product,
+            ))
         }
         Route::Update => {
             let caller = http::identity(req, &app.tokens)?;
@@ -106,14 +113,23 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                     "give at least one of name, description, price, category, in_stock",
                 ));
             }
-            Ok(http::json(StatusCode::OK, &app.products.update(&caller, id, changes).await?))
+            Ok(http::json(
+                StatusCode::OK,
+                &app.products.update(&caller, id, changes).await?,
+            ))
         }
         Route::SetStock => {
             let caller = http::identity(req, &app.tokens)?;
             let id = product_id(&params)?;
             let body: StockBody = http::parse_json(req)?;
-            let changes = ProductChanges { in_stock: Some(body.in_stock), ..Default::default() };
-            Ok(http::json(StatusCode::OK, &app.products.update(&caller, id, changes).await?))
+            let changes = ProductChanges {
+                in_stock: Some(body.in_stock),
+                ..Default::default()
+            };
+            Ok(http::json(
+                StatusCode::OK,
+                &app.products.update(&caller, id, changes).await?,
+            ))
         }
     }
 }

@@ -65,16 +65,28 @@ impl TokenKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(AppError::internal)
     }
 
     /// Verifies a token and returns who it names. The error never says why a
     /// token was refused beyond "invalid or expired".
     pub fn verify(&self, token: &str) -> Result<Identity, AppError> {
         let refused = || AppError::Unauthorized("invalid or expired token".into());
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| refused())?;
-        let user_id = data.claims.sub.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(refused)?;
-        Ok(Identity { user_id, username: data.claims.username, role: data.claims.role })
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| refused())?;
+        let user_id = data
+            .claims
+            .sub
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(refused)?;
+        Ok(Identity {
+            user_id,
+            username: data.claims.username,
+            role: data.claims.role,
+        })
     }
 }
 
@@ -96,7 +108,11 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn alice() -> Identity {
-        Identity { user_id: 7, username: "alice".into(), role: Role::Customer }
+        Identity {
+            user_id: 7,
+            username: "alice".into(),
+            role: Role::Customer,
+        }
     }
 
     #[test]
@@ -109,11 +125,20 @@ mod tests {
     #[test]
     fn forged_expired_and_foreign_tokens_are_refused() {
         let k = keys(SECRET, "clients");
-        let forged = keys("another-secret-another-secret-xx", "clients").issue(&alice(), Timestamp::now()).unwrap();
+        let forged = keys("another-secret-another-secret-xx", "clients")
+            .issue(&alice(), Timestamp::now())
+            .unwrap();
         assert!(k.verify(&forged).is_err(), "forged");
-        let expired = k.issue(&alice(), Timestamp::from_unix(Timestamp::now().unix() - 3600 - 120)).unwrap();
+        let expired = k
+            .issue(
+                &alice(),
+                Timestamp::from_unix(Timestamp::now().unix() - 3600 - 120),
+            )
+            .unwrap();
         assert!(k.verify(&expired).is_err(), "expired");
-        let wrong_aud = keys(SECRET, "someone-else").issue(&alice(), Timestamp::now()).unwrap();
+        let wrong_aud = keys(SECRET, "someone-else")
+            .issue(&alice(), Timestamp::now())
+            .unwrap();
         assert!(k.verify(&wrong_aud).is_err(), "wrong aud");
         assert!(k.verify("not.a.token").is_err());
         assert!(k.verify("").is_err());
@@ -127,7 +152,13 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         assert!(k.verify(&format!("{header}.{payload}.")).is_err());
         let hs512 = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS512","typ":"JWT"}"#);
-        assert!(k.verify(&format!("{hs512}.{payload}.{}", valid.split('.').nth(2).unwrap())).is_err());
+        assert!(
+            k.verify(&format!(
+                "{hs512}.{payload}.{}",
+                valid.split('.').nth(2).unwrap()
+            ))
+            .is_err()
+        );
     }
 
     #[test]

@@ -30,7 +30,8 @@ impl Default for PasswordHasher {
 
 impl PasswordHasher {
     pub fn new() -> PasswordHasher {
-        let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("argon2 parameters are valid");
+        let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+            .expect("argon2 parameters are valid");
         PasswordHasher {
             argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
             decoy: Arc::new(OnceLock::new()),
@@ -41,10 +42,14 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let argon = self.argon.clone();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || argon.hash_password(password.as_bytes()).map(|h| h.to_string()))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)
+        tokio::task::spawn_blocking(move || {
+            argon
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+        })
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
     }
 
     /// Checks a password against a stored PHC string, or (with `None`) against
@@ -89,9 +94,22 @@ mod tests {
     async fn hashes_are_argon2id_phc_strings_that_verify() {
         let hasher = PasswordHasher::new();
         let hash = hasher.hash("correct horse battery").await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(hasher.verify("correct horse battery", Some(&hash)).await.unwrap());
-        assert!(!hasher.verify("wrong horse battery", Some(&hash)).await.unwrap());
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(
+            hasher
+                .verify("correct horse battery", Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse battery", Some(&hash))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("correct horse battery", None).await.unwrap());
     }
 }

@@ -16,8 +16,12 @@ pub enum InvoiceStatus {
 }
 
 impl InvoiceStatus {
-    pub const ALL: [InvoiceStatus; 4] =
-        [InvoiceStatus::Draft, InvoiceStatus::Sent, InvoiceStatus::Paid, InvoiceStatus::Cancelled];
+    pub const ALL: [InvoiceStatus; 4] = [
+        InvoiceStatus::Draft,
+        InvoiceStatus::Sent,
+        InvoiceStatus::Paid,
+        InvoiceStatus::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,14 +36,19 @@ impl InvoiceStatus {
         InvoiceStatus::ALL
             .into_iter()
             .find(|s| s.as_str() == text)
-            .ok_or_else(|| AppError::validation("status must be one of draft, sent, paid, cancelled"))
+            .ok_or_else(|| {
+                AppError::validation("status must be one of draft, sent, paid, cancelled")
+            })
     }
 
     /// The machine: draft -> sent | paid | cancelled; sent -> paid | cancelled;
     /// paid and cancelled are final. Staying put is not a transition.
     pub fn can_become(self, next: InvoiceStatus) -> bool {
         use InvoiceStatus::*;
-        matches!((self, next), (Draft, Sent) | (Draft, Paid) | (Draft, Cancelled) | (Sent, Paid) | (Sent, Cancelled))
+        matches!(
+            (self, next),
+            (Draft, Sent) | (Draft, Paid) | (Draft, Cancelled) | (Sent, Paid) | (Sent, Cancelled)
+        )
     }
 
     pub fn is_final(self) -> bool {
@@ -124,10 +133,20 @@ mod tests {
 
     #[test]
     fn status_machine_allows_only_the_listed_moves() {
-        let allowed = [(Draft, Sent), (Draft, Paid), (Draft, Cancelled), (Sent, Paid), (Sent, Cancelled)];
+        let allowed = [
+            (Draft, Sent),
+            (Draft, Paid),
+            (Draft, Cancelled),
+            (Sent, Paid),
+            (Sent, Cancelled),
+        ];
         for from in InvoiceStatus::ALL {
             for to in InvoiceStatus::ALL {
-                assert_eq!(from.can_become(to), allowed.contains(&(from, to)), "{from} -> {to}");
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
             }
         }
         assert!(Paid.is_final() && Cancelled.is_final() && !Draft.is_final());
@@ -142,6 +161,9 @@ mod tests {
 
     #[test]
     fn invoice_numbers_are_readable() {
-        assert_eq!(invoice_number(123, Timestamp::from_unix(1_795_080_600)), "INV-2026-000123");
+        assert_eq!(
+            invoice_number(123, Timestamp::from_unix(1_795_080_600)),
+            "INV-2026-000123"
+        );
     }
 }

@@ -26,7 +26,9 @@ pub const MAX_ID: i64 = (1 << 53) - 1;
 pub fn parse_id(text: &str, what: &str) -> Result<i64, AppError> {
     match text.parse::<i64>() {
         Ok(id) if (1..=MAX_ID).contains(&id) => Ok(id),
-        _ => Err(AppError::validation(format!("{what} must be a positive integer below 2^53"))),
+        _ => Err(AppError::validation(format!(
+            "{what} must be a positive integer below 2^53"
+        ))),
     }
 }
 
@@ -104,7 +106,10 @@ impl<T> Page<T> {
         let more = rows.len() > limit;
         rows.truncate(limit);
         let next_after = if more { rows.last().map(id_of) } else { None };
-        Page { items: rows, next_after }
+        Page {
+            items: rows,
+            next_after,
+        }
     }
 }
 
@@ -122,6 +127,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
-        assert_eq!(Timestamp::from_unix(1_795_080_600).rfc3339(), "2026-11-19T09:30:00Z");
+        assert_eq!(
+            Timestamp::from_unix(1_795_080_600).rfc3339(),
+            "2026-11-19T09:30:00Z"
+        );
     }
 }

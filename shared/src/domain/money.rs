@@ -36,7 +36,10 @@ impl Money {
             return Err("must be written as a plain decimal number (no exponent)".into());
         }
         let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if int.is_empty()
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err("must be a decimal number".into());
         }
         if text.contains('.') && frac.is_empty() {
@@ -50,8 +53,16 @@ impl Money {
         if int.len() > 10 {
             return Err("must be at most 1000000000.00".into());
         }
-        let whole: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| "must be a decimal number")? };
-        let mut cents_part: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| "must be a decimal number")? };
+        let whole: i64 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| "must be a decimal number")?
+        };
+        let mut cents_part: i64 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().map_err(|_| "must be a decimal number")?
+        };
         if frac.len() == 1 {
             cents_part *= 10;
         }
@@ -100,7 +111,9 @@ impl<'de> Deserialize<'de> for Money {
         let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
         let text = raw.get();
         if !text.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-            return Err(D::Error::custom(format!("invalid type: {text}, expected a number")));
+            return Err(D::Error::custom(format!(
+                "invalid type: {text}, expected a number"
+            )));
         }
         Money::parse(text).map_err(D::Error::custom)
     }
@@ -122,7 +135,19 @@ mod tests {
 
     #[test]
     fn refuses_bad_amounts() {
-        for bad in ["-1", "1.001", "1000000000.01", "99999999999", "1e3", "", ".5", "5.", "NaN", "1.2.3", "abc"] {
+        for bad in [
+            "-1",
+            "1.001",
+            "1000000000.01",
+            "99999999999",
+            "1e3",
+            "",
+            ".5",
+            "5.",
+            "NaN",
+            "1.2.3",
+            "abc",
+        ] {
             assert!(Money::parse(bad).is_err(), "{bad} should be refused");
         }
     }

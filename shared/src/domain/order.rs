@@ -15,7 +15,10 @@ impl Quantity {
     pub fn new(n: i64) -> Result<Quantity, AppError> {
         match u32::try_from(n) {
             Ok(q) if (1..=Self::MAX).contains(&q) => Ok(Quantity(q)),
-            _ => Err(AppError::validation(format!("quantity must be 1 to {}", Self::MAX))),
+            _ => Err(AppError::validation(format!(
+                "quantity must be 1 to {}",
+                Self::MAX
+            ))),
         }
     }
 
@@ -47,7 +50,9 @@ pub fn merge_lines(raw: &[(i64, i64)]) -> Result<Vec<OrderLine>, AppError> {
         return Err(AppError::validation("items must hold at least one line"));
     }
     if raw.len() > MAX_ORDER_LINES {
-        return Err(AppError::validation(format!("items must hold at most {MAX_ORDER_LINES} lines")));
+        return Err(AppError::validation(format!(
+            "items must hold at most {MAX_ORDER_LINES} lines"
+        )));
     }
     let mut merged: Vec<(i64, i64)> = Vec::with_capacity(raw.len());
     for &(product_id, quantity) in raw {
@@ -60,7 +65,12 @@ pub fn merge_lines(raw: &[(i64, i64)]) -> Result<Vec<OrderLine>, AppError> {
     }
     merged
         .into_iter()
-        .map(|(product_id, quantity)| Ok(OrderLine { product_id, quantity: Quantity::new(quantity)? }))
+        .map(|(product_id, quantity)| {
+            Ok(OrderLine {
+                product_id,
+                quantity: Quantity::new(quantity)?,
+            })
+        })
         .collect()
 }
 

@@ -78,10 +78,14 @@ fn bounded_text(text: &str, field: &str, min: usize, max: usize) -> Result<Strin
     let text = text.trim();
     let len = text.chars().count();
     if len < min || len > max {
-        return Err(AppError::validation(format!("{field} must be {min} to {max} characters")));
+        return Err(AppError::validation(format!(
+            "{field} must be {min} to {max} characters"
+        )));
     }
     if text.chars().any(|c| c.is_control()) {
-        return Err(AppError::validation(format!("{field} must not contain control characters")));
+        return Err(AppError::validation(format!(
+            "{field} must not contain control characters"
+        )));
     }
     Ok(text.to_owned())
 }

@@ -12,7 +12,9 @@ pub struct Username(String);
 impl Username {
     pub fn parse(text: &str) -> Result<Username, AppError> {
         let ok_len = (3..=32).contains(&text.len());
-        let ok_chars = text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        let ok_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
         if ok_len && ok_chars {
             Ok(Username(text.to_owned()))
         } else {
@@ -128,7 +130,9 @@ impl Identity {
         if self.user_id == owner_id || self.is_admin() {
             Ok(())
         } else {
-            Err(AppError::Forbidden("this resource belongs to another user".into()))
+            Err(AppError::Forbidden(
+                "this resource belongs to another user".into(),
+            ))
         }
     }
 }
@@ -156,10 +160,17 @@ mod tests {
 
     #[test]
     fn only_owner_or_admin_may_access() {
-        let alice = Identity { user_id: 1, username: "alice".into(), role: Role::Customer };
+        let alice = Identity {
+            user_id: 1,
+            username: "alice".into(),
+            role: Role::Customer,
+        };
         assert!(alice.ensure_can_access(1).is_ok());
         assert!(alice.ensure_can_access(2).is_err());
-        let admin = Identity { role: Role::Admin, ..alice };
+        let admin = Identity {
+            role: Role::Admin,
+            ..alice
+        };
         assert!(admin.ensure_can_access(2).is_ok());
     }
 }

@@ -4,7 +4,7 @@
 
 mod router;
 
-pub use router::{Params, RouteTable};
+pub use router::{Params, RouteTable, match_pattern};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -31,14 +31,18 @@ pub fn request_id(req: &Request) -> String {
     {
         return id.clone();
     }
-    req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_else(|| "unknown".into())
+    req.lambda_context_ref()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response<Body> {
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -58,8 +62,15 @@ pub fn list<T: Serialize>(req: &Request, page: &Page<T>, limit: u32) -> Response
     if let Some(after) = page.next_after {
         let mut query = format!("limit={limit}&cursor={}", encode_cursor(after));
         if let Some(params) = req.query_string_parameters_ref() {
-            for (key, value) in params.iter().filter(|(k, _)| *k != "limit" && *k != "cursor") {
-                query.push_str(&format!("&{}={}", router::encode_component(key), router::encode_component(value)));
+            for (key, value) in params
+                .iter()
+                .filter(|(k, _)| *k != "limit" && *k != "cursor")
+            {
+                query.push_str(&format!(
+                    "&{}={}",
+                    router::encode_component(key),
+                    router::encode_component(value)
+                ));
             }
         }
         let link = format!("<{}?{query}>; rel=\"next\"", req.uri().path());
@@ -119,7 +130,9 @@ pub fn finish(req: &Request, result: HttpResult) -> Response<Body> {
 pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
     let bytes = req.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::InvalidJson("the body is empty".into()));
@@ -129,12 +142,17 @@ pub fn parse_json<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data if path == "." => AppError::Validation(strip_position(&inner)),
-            serde_json::error::Category::Data => AppError::Validation(format!("{path}: {}", strip_position(&inner))),
+            serde_json::error::Category::Data if path == "." => {
+                AppError::Validation(strip_position(&inner))
+            }
+            serde_json::error::Category::Data => {
+                AppError::Validation(format!("{path}: {}", strip_position(&inner)))
+            }
             _ => AppError::InvalidJson(strip_position(&inner)),
         }
     })?;
-    de.end().map_err(|e| AppError::InvalidJson(strip_position(&e)))?;
+    de.end()
+        .map_err(|e| AppError::InvalidJson(strip_position(&e)))?;
     Ok(value)
 }
 
@@ -153,12 +171,12 @@ pub fn identity(req: &Request, tokens: &TokenKeys) -> Result<Identity, AppError>
     if let Some(identity) = authorizer_identity(req) {
         return Ok(identity);
     }
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .ok_or_else(|| AppError::Unauthorized("an Authorization: Bearer token is required".into()))?;
-    let token = bearer_token(header.to_str().unwrap_or_default())
-        .ok_or_else(|| AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
+        AppError::Unauthorized("an Authorization: Bearer token is required".into())
+    })?;
+    let token = bearer_token(header.to_str().unwrap_or_default()).ok_or_else(|| {
+        AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+    })?;
     tokens.verify(token)
 }
 
@@ -170,7 +188,9 @@ pub fn bearer_token(value: &str) -> Option<&str> {
 }
 
 fn authorizer_identity(req: &Request) -> Option<Identity> {
-    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else { return None };
+    let Some(RequestContext::ApiGatewayV2(ctx)) = req.request_context_ref() else {
+        return None;
+    };
     let fields = &ctx.authorizer.as_ref()?.fields;
     let user_id = match fields.get("user_id")? {
         serde_json::Value::String(s) => s.parse().ok()?,
@@ -179,7 +199,11 @@ fn authorizer_identity(req: &Request) -> Option<Identity> {
     };
     let username = fields.get("username")?.as_str()?.to_owned();
     let role = Role::parse(fields.get("role")?.as_str()?)?;
-    Some(Identity { user_id, username, role })
+    Some(Identity {
+        user_id,
+        username,
+        role,
+    })
 }
 
 /// `?limit=` (default 50, 1 to 200) and `?cursor=` (opaque).
@@ -190,14 +214,20 @@ pub fn page_request(req: &Request) -> Result<PageRequest, AppError> {
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=PageRequest::MAX_LIMIT).contains(n))
-            .ok_or_else(|| AppError::validation(format!("limit must be 1 to {}", PageRequest::MAX_LIMIT)))?,
+            .ok_or_else(|| {
+                AppError::validation(format!("limit must be 1 to {}", PageRequest::MAX_LIMIT))
+            })?,
     };
-    let after = query(req, "cursor").map(|c| decode_cursor(&c)).transpose()?;
+    let after = query(req, "cursor")
+        .map(|c| decode_cursor(&c))
+        .transpose()?;
     Ok(PageRequest { limit, after })
 }
 
 pub fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
 }
 
 fn encode_cursor(after: i64) -> String {
@@ -242,10 +272,12 @@ where
     Fut: std::future::Future<Output = Response<Body>> + Send,
 {
     crate::telemetry::init();
-    let app = crate::App::from_env(crate::config::SecretPolicy::Required).await.map_err(|e| {
-        tracing::error!(error = %e, detail = ?e, "cold start failed");
-        e
-    })?;
+    let app = crate::App::from_env(crate::config::SecretPolicy::Required)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, detail = ?e, "cold start failed");
+            e
+        })?;
     let app = std::sync::Arc::new(app);
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let app = app.clone();

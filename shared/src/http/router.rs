@@ -24,7 +24,9 @@ impl<R: Copy> RouteTable<R> {
         let mut best: Option<(usize, R, Params)> = None;
         let mut path_known = false;
         for (route_method, pattern, route) in &self.routes {
-            let Some((literals, params)) = match_pattern(pattern, path) else { continue };
+            let Some((literals, params)) = match_pattern(pattern, path) else {
+                continue;
+            };
             path_known = true;
             if route_method != method {
                 continue;
@@ -35,10 +37,14 @@ impl<R: Copy> RouteTable<R> {
         }
         match best {
             Some((_, route, params)) => Ok((route, params)),
-            None if path_known => {
-                Err(AppError::MethodNotAllowed { method: method.to_string(), path: path.to_owned() })
-            }
-            None => Err(AppError::RouteNotFound { method: method.to_string(), path: path.to_owned() }),
+            None if path_known => Err(AppError::MethodNotAllowed {
+                method: method.to_string(),
+                path: path.to_owned(),
+            }),
+            None => Err(AppError::RouteNotFound {
+                method: method.to_string(),
+                path: path.to_owned(),
+            }),
         }
     }
 }
@@ -46,7 +52,11 @@ impl<R: Copy> RouteTable<R> {
 /// Matches a pattern; returns how many literal segments it has and the captures.
 pub fn match_pattern(pattern: &str, path: &str) -> Option<(usize, Params)> {
     let pattern_segments: Vec<&str> = pattern.trim_matches('/').split('/').collect();
-    let path_segments: Vec<&str> = path.trim_end_matches('/').trim_start_matches('/').split('/').collect();
+    let path_segments: Vec<&str> = path
+        .trim_end_matches('/')
+        .trim_start_matches('/')
+        .split('/')
+        .collect();
     if pattern_segments.len() != path_segments.len() {
         return None;
     }
@@ -69,7 +79,10 @@ pub fn match_pattern(pattern: &str, path: &str) -> Option<(usize, Params)> {
 }
 
 fn decode_component(text: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|s| s.into_owned())
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 pub(crate) fn encode_component(text: &str) -> String {
@@ -90,10 +103,24 @@ mod tests {
         ]);
         let (r, p) = table.find(&Method::GET, "/products/7").unwrap();
         assert_eq!((r, p["id"].as_str()), (1, "7"));
-        let (r, p) = table.find(&Method::GET, "/products/category/Home%20%26%20Garden").unwrap();
+        let (r, p) = table
+            .find(&Method::GET, "/products/category/Home%20%26%20Garden")
+            .unwrap();
         assert_eq!((r, p["category"].as_str()), (2, "Home & Garden"));
-        assert_eq!(table.find(&Method::PUT, "/products/category/stock").unwrap().0, 3);
-        assert!(matches!(table.find(&Method::DELETE, "/products/7"), Err(AppError::MethodNotAllowed { .. })));
-        assert!(matches!(table.find(&Method::GET, "/nope"), Err(AppError::RouteNotFound { .. })));
+        assert_eq!(
+            table
+                .find(&Method::PUT, "/products/category/stock")
+                .unwrap()
+                .0,
+            3
+        );
+        assert!(matches!(
+            table.find(&Method::DELETE, "/products/7"),
+            Err(AppError::MethodNotAllowed { .. })
+        ));
+        assert!(matches!(
+            table.find(&Method::GET, "/nope"),
+            Err(AppError::RouteNotFound { .. })
+        ));
     }
 }

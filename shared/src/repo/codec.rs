@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{InvoiceItem, InvoiceStatus, Money, OrderItem, Quantity, StatusChange, Timestamp};
+use crate::domain::{
+    InvoiceItem, InvoiceStatus, Money, OrderItem, Quantity, StatusChange, Timestamp,
+};
 use crate::error::{AppError, AppResult};
 
 #[derive(Serialize, Deserialize)]
@@ -54,14 +56,16 @@ pub fn encode_order_items(items: &[OrderItem]) -> String {
 }
 
 pub fn decode_order_items(json: &str) -> AppResult<Vec<OrderItem>> {
-    let stored: Vec<StoredOrderItem> = serde_json::from_str(json).map_err(|e| corrupt("order items", e))?;
+    let stored: Vec<StoredOrderItem> =
+        serde_json::from_str(json).map_err(|e| corrupt("order items", e))?;
     stored
         .into_iter()
         .map(|s| {
             Ok(OrderItem {
                 product_id: s.product_id,
                 product_name: s.product_name,
-                quantity: Quantity::new(i64::from(s.quantity)).map_err(|e| corrupt("order items", e))?,
+                quantity: Quantity::new(i64::from(s.quantity))
+                    .map_err(|e| corrupt("order items", e))?,
                 unit_price: Money::from_cents(s.unit_price_cents),
                 total: Money::from_cents(s.total_cents),
             })
@@ -85,7 +89,8 @@ pub fn encode_invoice_items(items: &[InvoiceItem]) -> String {
 }
 
 pub fn decode_invoice_items(json: &str) -> AppResult<Vec<InvoiceItem>> {
-    let stored: Vec<StoredInvoiceItem> = serde_json::from_str(json).map_err(|e| corrupt("invoice items", e))?;
+    let stored: Vec<StoredInvoiceItem> =
+        serde_json::from_str(json).map_err(|e| corrupt("invoice items", e))?;
     Ok(stored
         .into_iter()
         .map(|s| InvoiceItem {
@@ -111,7 +116,8 @@ pub fn encode_status_change(change: &StatusChange) -> String {
 }
 
 pub fn decode_status_history(json: &str) -> AppResult<Vec<StatusChange>> {
-    let stored: Vec<StoredStatusChange> = serde_json::from_str(json).map_err(|e| corrupt("status history", e))?;
+    let stored: Vec<StoredStatusChange> =
+        serde_json::from_str(json).map_err(|e| corrupt("status history", e))?;
     stored
         .into_iter()
         .map(|s| {

@@ -10,18 +10,18 @@ use async_trait::async_trait;
 
 use crate::config::DbConfig;
 use crate::domain::{
-    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product, ProductPatch,
-    StatusChange, User, UserRecord,
+    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product,
+    ProductPatch, StatusChange, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 
 pub mod codec;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-#[cfg(feature = "postgres")]
-pub mod postgres;
 
 #[async_trait]
 pub trait UserRepo: Send + Sync {
@@ -34,7 +34,11 @@ pub trait UserRepo: Send + Sync {
 #[async_trait]
 pub trait ProductRepo: Send + Sync {
     /// Products by ascending id, after the cursor, optionally of one category.
-    async fn list_products(&self, category: Option<&str>, page: PageRequest) -> AppResult<Page<Product>>;
+    async fn list_products(
+        &self,
+        category: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<Product>>;
     async fn get_product(&self, id: i64) -> AppResult<Option<Product>>;
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product>;
     /// Applies the patch; `None` when the product does not exist.
@@ -62,11 +66,19 @@ pub trait InvoiceRepo: Send + Sync {
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>>;
     async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>>;
     /// One user's invoices, newest first (descending id), after the cursor.
-    async fn list_invoices_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Invoice>>;
+    async fn list_invoices_by_user(
+        &self,
+        user_id: i64,
+        page: PageRequest,
+    ) -> AppResult<Page<Invoice>>;
     /// Compare-and-set: moves the invoice from `change.from` to `change.to` and
     /// records the change, only if its status is still `change.from`. `None`
     /// when it is not (or the invoice does not exist): nothing was written.
-    async fn transition_invoice(&self, id: i64, change: &StatusChange) -> AppResult<Option<Invoice>>;
+    async fn transition_invoice(
+        &self,
+        id: i64,
+        change: &StatusChange,
+    ) -> AppResult<Option<Invoice>>;
 }
 
 /// A whole storage backend.
@@ -89,12 +101,19 @@ pub struct Bootstrap {
 
 /// Opens the configured store.
 pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn Store>> {
-    let bootstrap = Bootstrap { migrate: auto_migrate, seed: auto_migrate };
+    let bootstrap = Bootstrap {
+        migrate: auto_migrate,
+        seed: auto_migrate,
+    };
     match config {
         #[cfg(feature = "sqlite")]
-        DbConfig::Sqlite { path } => Ok(Arc::new(sqlite::SqliteStore::open(path, bootstrap).await?)),
+        DbConfig::Sqlite { path } => {
+            Ok(Arc::new(sqlite::SqliteStore::open(path, bootstrap).await?))
+        }
         #[cfg(feature = "postgres")]
-        DbConfig::Postgres(pg) => Ok(Arc::new(postgres::PostgresStore::connect_lazy(pg, bootstrap)?)),
+        DbConfig::Postgres(pg) => Ok(Arc::new(postgres::PostgresStore::connect_lazy(
+            pg, bootstrap,
+        )?)),
         #[allow(unreachable_patterns)]
         other => Err(AppError::internal(format!(
             "DB_DRIVER={} is not compiled into this binary (enable the cargo feature `{}`)",

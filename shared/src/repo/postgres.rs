@@ -17,8 +17,8 @@ use super::{Bootstrap, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, cod
 use crate::config::PostgresConfig;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product, ProductPatch,
-    StatusChange, Timestamp, User, UserRecord,
+    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product,
+    ProductPatch, StatusChange, Timestamp, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 use crate::sample;
@@ -36,7 +36,9 @@ impl PostgresStore {
     pub fn connect_lazy(config: &PostgresConfig, bootstrap: Bootstrap) -> AppResult<PostgresStore> {
         let statement_timeout = config.statement_timeout.as_millis().to_string();
         let options = PgConnectOptions::from_str(&config.url)
-            .map_err(|_| AppError::internal("configuration: DATABASE_URL is not a valid PostgreSQL URL"))?
+            .map_err(|_| {
+                AppError::internal("configuration: DATABASE_URL is not a valid PostgreSQL URL")
+            })?
             .application_name("commerce-api")
             .options([("statement_timeout", statement_timeout.as_str())]);
         let pool = PgPoolOptions::new()
@@ -47,7 +49,11 @@ impl PostgresStore {
             // A connection that died with the server is noticed and replaced.
             .test_before_acquire(true)
             .connect_lazy_with(options);
-        Ok(PostgresStore { pool, bootstrap, ready: OnceCell::new() })
+        Ok(PostgresStore {
+            pool,
+            bootstrap,
+            ready: OnceCell::new(),
+        })
     }
 
     /// Migrates and seeds once per instance, on first use. A failure (the
@@ -62,7 +68,8 @@ impl PostgresStore {
                     })?;
                 }
                 if self.bootstrap.seed {
-                    self.seed_catalog_now(&sample::catalog(Timestamp::now())).await?;
+                    self.seed_catalog_now(&sample::catalog(Timestamp::now()))
+                        .await?;
                 }
                 Ok::<(), AppError>(())
             })
@@ -140,7 +147,11 @@ impl UserRepo for PostgresStore {
 
 #[async_trait]
 impl ProductRepo for PostgresStore {
-    async fn list_products(&self, category: Option<&str>, page: PageRequest) -> AppResult<Page<Product>> {
+    async fn list_products(
+        &self,
+        category: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<Product>> {
         let rows = sqlx::query(
             "SELECT id, name, description, price_cents, category, in_stock,
                     extract(epoch FROM created_at)::bigint AS created_at,
@@ -155,7 +166,10 @@ impl ProductRepo for PostgresStore {
         .fetch_all(self.pool().await?)
         .await
         .map_err(store_error)?;
-        let products = rows.iter().map(sql::product).collect::<AppResult<Vec<_>>>()?;
+        let products = rows
+            .iter()
+            .map(sql::product)
+            .collect::<AppResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(products, page.limit, |p| p.product_id))
     }
 
@@ -347,7 +361,11 @@ impl InvoiceRepo for PostgresStore {
         row.as_ref().map(sql::invoice).transpose()
     }
 
-    async fn list_invoices_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Invoice>> {
+    async fn list_invoices_by_user(
+        &self,
+        user_id: i64,
+        page: PageRequest,
+    ) -> AppResult<Page<Invoice>> {
         let rows = sqlx::query(
             "SELECT id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents,
                     status, status_history::text AS status_history,
@@ -361,11 +379,18 @@ impl InvoiceRepo for PostgresStore {
         .fetch_all(self.pool().await?)
         .await
         .map_err(store_error)?;
-        let invoices = rows.iter().map(sql::invoice).collect::<AppResult<Vec<_>>>()?;
+        let invoices = rows
+            .iter()
+            .map(sql::invoice)
+            .collect::<AppResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(invoices, page.limit, |i| i.invoice_id))
     }
 
-    async fn transition_invoice(&self, id: i64, change: &StatusChange) -> AppResult<Option<Invoice>> {
+    async fn transition_invoice(
+        &self,
+        id: i64,
+        change: &StatusChange,
+    ) -> AppResult<Option<Invoice>> {
         // Compare-and-set: the row lock plus the re-checked WHERE (read
         // committed) let exactly one of several concurrent moves apply.
         let row = sqlx::query(
@@ -395,7 +420,10 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> AppResult<()> {
-        sqlx::query("SELECT 1").execute(self.pool().await?).await.map_err(store_error)?;
+        sqlx::query("SELECT 1")
+            .execute(self.pool().await?)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 }

@@ -18,7 +18,9 @@ pub(crate) fn store_error(e: sqlx::Error) -> AppError {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => AppError::unavailable(e),
-        sqlx::Error::Database(ref db) if is_transient(db.code().as_deref()) => AppError::unavailable(e),
+        sqlx::Error::Database(ref db) if is_transient(db.code().as_deref()) => {
+            AppError::unavailable(e)
+        }
         other => AppError::internal(other),
     }
 }
@@ -100,7 +102,11 @@ pub(crate) fn order(row: &impl Columns) -> AppResult<Order> {
         subtotal: Money::from_cents(row.int("subtotal_cents")?),
         tax: Money::from_cents(row.int("tax_cents")?),
         total: Money::from_cents(row.int("total_cents")?),
-        status: if status.is_empty() { ORDER_STATUS_PENDING.into() } else { status },
+        status: if status.is_empty() {
+            ORDER_STATUS_PENDING.into()
+        } else {
+            status
+        },
         created_at: Timestamp::from_unix(row.int("created_at")?),
     })
 }

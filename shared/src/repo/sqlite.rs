@@ -8,14 +8,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use super::sql::{self, is_unique_violation, store_error};
 use super::{Bootstrap, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec};
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product, ProductPatch,
-    StatusChange, Timestamp, User, UserRecord,
+    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product,
+    ProductPatch, StatusChange, Timestamp, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 use crate::sample;
@@ -53,7 +55,9 @@ impl SqliteStore {
             store.migrate(path).await?;
         }
         if bootstrap.seed {
-            store.seed_catalog(&sample::catalog(Timestamp::now())).await?;
+            store
+                .seed_catalog(&sample::catalog(Timestamp::now()))
+                .await?;
         }
         Ok(store)
     }
@@ -64,7 +68,11 @@ impl SqliteStore {
     async fn migrate(&self, path: &Path) -> AppResult<()> {
         let lock_path = lock_path_for(path);
         let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)?;
             file.lock()?;
             Ok(file)
         })
@@ -119,7 +127,11 @@ impl UserRepo for SqliteStore {
 
 #[async_trait]
 impl ProductRepo for SqliteStore {
-    async fn list_products(&self, category: Option<&str>, page: PageRequest) -> AppResult<Page<Product>> {
+    async fn list_products(
+        &self,
+        category: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<Product>> {
         let rows = sqlx::query(
             "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
              FROM products
@@ -132,7 +144,10 @@ impl ProductRepo for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        let products = rows.iter().map(sql::product).collect::<AppResult<Vec<_>>>()?;
+        let products = rows
+            .iter()
+            .map(sql::product)
+            .collect::<AppResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(products, page.limit, |p| p.product_id))
     }
 
@@ -196,12 +211,14 @@ impl ProductRepo for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(store_error)?;
         // The first statement writes, so the transaction holds the write lock
         // from here on and a concurrent seeder waits, then finds the marker.
-        let claimed = sqlx::query("INSERT INTO catalog_seed (id, seeded_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING")
-            .bind(Timestamp::now().unix())
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?
-            .rows_affected()
+        let claimed = sqlx::query(
+            "INSERT INTO catalog_seed (id, seeded_at) VALUES (1, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(Timestamp::now().unix())
+        .execute(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .rows_affected()
             == 1;
         if !claimed {
             return Ok(false);
@@ -339,7 +356,11 @@ impl InvoiceRepo for SqliteStore {
         row.as_ref().map(sql::invoice).transpose()
     }
 
-    async fn list_invoices_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Invoice>> {
+    async fn list_invoices_by_user(
+        &self,
+        user_id: i64,
+        page: PageRequest,
+    ) -> AppResult<Page<Invoice>> {
         let rows = sqlx::query(
             "SELECT id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
                     status, status_history, created_at, due_date
@@ -351,11 +372,18 @@ impl InvoiceRepo for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
-        let invoices = rows.iter().map(sql::invoice).collect::<AppResult<Vec<_>>>()?;
+        let invoices = rows
+            .iter()
+            .map(sql::invoice)
+            .collect::<AppResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(invoices, page.limit, |i| i.invoice_id))
     }
 
-    async fn transition_invoice(&self, id: i64, change: &StatusChange) -> AppResult<Option<Invoice>> {
+    async fn transition_invoice(
+        &self,
+        id: i64,
+        change: &StatusChange,
+    ) -> AppResult<Option<Invoice>> {
         // Compare-and-set in one statement: the WHERE on the old status makes a
         // concurrent move lose cleanly (no row), and the history grows with it.
         let row = sqlx::query(
@@ -383,7 +411,10 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> AppResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(store_error)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 }

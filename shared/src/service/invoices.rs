@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use crate::domain::invoice::INVOICE_DUE_DAYS;
 use crate::domain::{
-    Identity, Invoice, InvoiceItem, InvoiceStatus, NewInvoice, Order, Page, PageRequest, StatusChange, Timestamp,
+    Identity, Invoice, InvoiceItem, InvoiceStatus, NewInvoice, Order, Page, PageRequest,
+    StatusChange, Timestamp,
 };
 use crate::error::{AppError, AppResult};
 use crate::repo::Store;
@@ -21,7 +22,11 @@ impl InvoiceService {
     }
 
     /// The invoice of an order: created now (`true`), or the one it already has.
-    pub async fn create_for_order(&self, caller: &Identity, order_id: i64) -> AppResult<(Invoice, bool)> {
+    pub async fn create_for_order(
+        &self,
+        caller: &Identity,
+        order_id: i64,
+    ) -> AppResult<(Invoice, bool)> {
         let order = self.owned_order(caller, order_id).await?;
         if let Some(existing) = self.store.get_invoice_by_order(order_id).await? {
             return Ok((existing, false));
@@ -31,19 +36,29 @@ impl InvoiceService {
     }
 
     pub async fn get(&self, caller: &Identity, id: i64) -> AppResult<Invoice> {
-        let invoice = self.store.get_invoice(id).await?.ok_or(AppError::InvoiceNotFound(id))?;
+        let invoice = self
+            .store
+            .get_invoice(id)
+            .await?
+            .ok_or(AppError::InvoiceNotFound(id))?;
         caller.ensure_can_access(invoice.user_id)?;
         Ok(invoice)
     }
 
     pub async fn get_by_order(&self, caller: &Identity, order_id: i64) -> AppResult<Invoice> {
         self.owned_order(caller, order_id).await?;
-        self.store.get_invoice_by_order(order_id).await?.ok_or_else(|| {
-            AppError::InvoiceNotFoundForOrder(order_id)
-        })
+        self.store
+            .get_invoice_by_order(order_id)
+            .await?
+            .ok_or_else(|| AppError::InvoiceNotFoundForOrder(order_id))
     }
 
-    pub async fn list_for_user(&self, caller: &Identity, user_id: i64, page: PageRequest) -> AppResult<Page<Invoice>> {
+    pub async fn list_for_user(
+        &self,
+        caller: &Identity,
+        user_id: i64,
+        page: PageRequest,
+    ) -> AppResult<Page<Invoice>> {
         caller.ensure_can_access(user_id)?;
         self.store.list_invoices_by_user(user_id, page).await
     }
@@ -51,7 +66,12 @@ impl InvoiceService {
     /// Moves an invoice to `to` along the status machine. Setting the current
     /// status again is a no-op; a concurrent change makes us re-read and decide
     /// again, so no transition is ever skipped or lost.
-    pub async fn change_status(&self, caller: &Identity, id: i64, to: InvoiceStatus) -> AppResult<Invoice> {
+    pub async fn change_status(
+        &self,
+        caller: &Identity,
+        id: i64,
+        to: InvoiceStatus,
+    ) -> AppResult<Invoice> {
         for _ in 0..STATUS_CHANGE_ATTEMPTS {
             let invoice = self.get(caller, id).await?;
             if invoice.status == to {
@@ -63,7 +83,12 @@ impl InvoiceService {
                     to: to.to_string(),
                 });
             }
-            let change = StatusChange { from: invoice.status, to, changed_by: caller.user_id, changed_at: Timestamp::now() };
+            let change = StatusChange {
+                from: invoice.status,
+                to,
+                changed_by: caller.user_id,
+                changed_at: Timestamp::now(),
+            };
             if let Some(updated) = self.store.transition_invoice(id, &change).await? {
                 return Ok(updated);
             }
@@ -72,7 +97,11 @@ impl InvoiceService {
     }
 
     async fn owned_order(&self, caller: &Identity, order_id: i64) -> AppResult<Order> {
-        let order = self.store.get_order(order_id).await?.ok_or(AppError::OrderNotFound(order_id))?;
+        let order = self
+            .store
+            .get_order(order_id)
+            .await?
+            .ok_or(AppError::OrderNotFound(order_id))?;
         caller.ensure_can_access(order.user_id)?;
         Ok(order)
     }
@@ -82,7 +111,12 @@ impl InvoiceService {
     async fn draft_from(&self, order: Order) -> AppResult<NewInvoice> {
         let mut items = Vec::with_capacity(order.items.len());
         for item in order.items {
-            let description = self.store.get_product(item.product_id).await?.map(|p| p.description).unwrap_or_default();
+            let description = self
+                .store
+                .get_product(item.product_id)
+                .await?
+                .map(|p| p.description)
+                .unwrap_or_default();
             items.push(InvoiceItem {
                 product_id: item.product_id,
                 product_name: item.product_name,

@@ -12,7 +12,10 @@ pub struct OrderService {
 
 impl OrderService {
     pub fn new(store: Arc<dyn Store>, tax_rate_bps: u32) -> OrderService {
-        OrderService { store, tax_rate_bps }
+        OrderService {
+            store,
+            tax_rate_bps,
+        }
     }
 
     /// Places an order for `owner` from requested `(product_id, quantity)` lines:
@@ -32,7 +35,10 @@ impl OrderService {
             if !product.in_stock {
                 return Err(AppError::ProductOutOfStock(product.product_id));
             }
-            let total = product.price.checked_mul(line.quantity.get()).ok_or_else(too_large)?;
+            let total = product
+                .price
+                .checked_mul(line.quantity.get())
+                .ok_or_else(too_large)?;
             subtotal = subtotal.checked_add(total).ok_or_else(too_large)?;
             items.push(OrderItem {
                 product_id: product.product_id,

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use crate::config::CatalogWrite;
 use crate::domain::product::{validate_category, validate_description, validate_name};
-use crate::domain::{Identity, Money, NewProduct, Page, PageRequest, Product, ProductPatch, Timestamp};
+use crate::domain::{
+    Identity, Money, NewProduct, Page, PageRequest, Product, ProductPatch, Timestamp,
+};
 use crate::error::{AppError, AppResult};
 use crate::repo::Store;
 
@@ -42,16 +44,26 @@ impl ProductChanges {
 
 impl ProductService {
     pub fn new(store: Arc<dyn Store>, catalog_write: CatalogWrite) -> ProductService {
-        ProductService { store, catalog_write }
+        ProductService {
+            store,
+            catalog_write,
+        }
     }
 
-    pub async fn list(&self, category: Option<&str>, page: PageRequest) -> AppResult<Page<Product>> {
+    pub async fn list(
+        &self,
+        category: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<Product>> {
         let category = category.map(validate_category).transpose()?;
         self.store.list_products(category.as_deref(), page).await
     }
 
     pub async fn get(&self, id: i64) -> AppResult<Product> {
-        self.store.get_product(id).await?.ok_or(AppError::ProductNotFound(id))
+        self.store
+            .get_product(id)
+            .await?
+            .ok_or(AppError::ProductNotFound(id))
     }
 
     pub async fn create(&self, caller: &Identity, draft: ProductDraft) -> AppResult<Product> {
@@ -68,24 +80,40 @@ impl ProductService {
         self.store.create_product(&new).await
     }
 
-    pub async fn update(&self, caller: &Identity, id: i64, changes: ProductChanges) -> AppResult<Product> {
+    pub async fn update(
+        &self,
+        caller: &Identity,
+        id: i64,
+        changes: ProductChanges,
+    ) -> AppResult<Product> {
         self.ensure_can_write(caller)?;
         let patch = ProductPatch {
             name: changes.name.as_deref().map(validate_name).transpose()?,
-            description: changes.description.as_deref().map(validate_description).transpose()?,
+            description: changes
+                .description
+                .as_deref()
+                .map(validate_description)
+                .transpose()?,
             price: changes.price,
-            category: changes.category.as_deref().map(validate_category).transpose()?,
+            category: changes
+                .category
+                .as_deref()
+                .map(validate_category)
+                .transpose()?,
             in_stock: changes.in_stock,
             updated_at: Some(Timestamp::now()),
         };
-        self.store.update_product(id, &patch).await?.ok_or(AppError::ProductNotFound(id))
+        self.store
+            .update_product(id, &patch)
+            .await?
+            .ok_or(AppError::ProductNotFound(id))
     }
 
     fn ensure_can_write(&self, caller: &Identity) -> AppResult<()> {
         match self.catalog_write {
-            CatalogWrite::Admin if !caller.is_admin() => {
-                Err(AppError::Forbidden("only administrators may change the catalog".into()))
-            }
+            CatalogWrite::Admin if !caller.is_admin() => Err(AppError::Forbidden(
+                "only administrators may change the catalog".into(),
+            )),
             _ => Ok(()),
         }
     }

@@ -20,15 +20,30 @@ pub struct LoginOutcome {
 }
 
 impl UserService {
-    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenKeys>, admins: HashSet<String>) -> UserService {
-        UserService { store, hasher: PasswordHasher::new(), tokens, admins }
+    pub fn new(
+        store: Arc<dyn Store>,
+        tokens: Arc<TokenKeys>,
+        admins: HashSet<String>,
+    ) -> UserService {
+        UserService {
+            store,
+            hasher: PasswordHasher::new(),
+            tokens,
+            admins,
+        }
     }
 
     pub async fn register(&self, username: &str, password: &str) -> AppResult<User> {
         let username = Username::parse(username)?;
         let password = Password::parse(password)?;
         let password_hash = self.hasher.hash(password.expose()).await?;
-        self.store.register_user(&NewUser { username, password_hash, created_at: Timestamp::now() }).await
+        self.store
+            .register_user(&NewUser {
+                username,
+                password_hash,
+                created_at: Timestamp::now(),
+            })
+            .await
     }
 
     /// Checks the credentials and issues a token. A wrong username and a wrong
@@ -38,18 +53,32 @@ impl UserService {
             Ok(name) => self.store.find_user_by_username(name.as_str()).await?,
             Err(_) => None,
         };
-        let matched = self.hasher.verify(password, record.as_ref().map(|r| r.password_hash.as_str())).await?;
+        let matched = self
+            .hasher
+            .verify(password, record.as_ref().map(|r| r.password_hash.as_str()))
+            .await?;
         let Some(record) = record.filter(|_| matched) else {
             return Err(AppError::InvalidCredentials);
         };
-        let role = if self.admins.contains(&record.user.username.to_ascii_lowercase()) {
+        let role = if self
+            .admins
+            .contains(&record.user.username.to_ascii_lowercase())
+        {
             Role::Admin
         } else {
             Role::Customer
         };
-        let identity = Identity { user_id: record.user.id, username: record.user.username, role };
+        let identity = Identity {
+            user_id: record.user.id,
+            username: record.user.username,
+            role,
+        };
         let token = self.tokens.issue(&identity, Timestamp::now())?;
-        Ok(LoginOutcome { token, expires_in: self.tokens.ttl_seconds(), identity })
+        Ok(LoginOutcome {
+            token,
+            expires_in: self.tokens.ttl_seconds(),
+            identity,
+        })
     }
 
     /// Resolves the user a request names by username: the caller themself, or
@@ -59,13 +88,19 @@ impl UserService {
             return Ok(caller.clone());
         }
         if !caller.is_admin() {
-            return Err(AppError::Forbidden("you may only act on your own orders".into()));
+            return Err(AppError::Forbidden(
+                "you may only act on your own orders".into(),
+            ));
         }
         let record = self
             .store
             .find_user_by_username(username)
             .await?
             .ok_or_else(|| AppError::UserNotFound(username.to_owned()))?;
-        Ok(Identity { user_id: record.user.id, username: record.user.username, role: Role::Customer })
+        Ok(Identity {
+            user_id: record.user.id,
+            username: record.user.username,
+            role: Role::Customer,
+        })
     }
 }

@@ -1,0 +1,158 @@
+//! Reads `template.yaml` (AWS SAM) for the routes: which method and path, which
+//! function serves them, and whether the HttpApi's default authorizer guards
+//! them. The template is the single source of truth for routing.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+/// One `HttpApi` event of one function.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteSpec {
+    pub method: String,
+    pub path: String,
+    /// The function's logical id in the template (`ProductsFunction`).
+    pub function: String,
+    /// The cargo binary the function is built from (`products`).
+    pub binary: String,
+    /// Whether API Gateway runs the authorizer first.
+    pub protected: bool,
+}
+
+pub fn load(path: &Path) -> Result<Vec<RouteSpec>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text)
+}
+
+pub fn parse(text: &str) -> Result<Vec<RouteSpec>, String> {
+    let doc: Value =
+        serde_yaml::from_str(text).map_err(|e| format!("template.yaml is not valid YAML: {e}"))?;
+    let resources = doc
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or("template.yaml has no Resources")?;
+    let apis_with_default_authorizer: Vec<String> = resources
+        .iter()
+        .filter(|(_, r)| type_of(r) == Some("AWS::Serverless::HttpApi"))
+        .filter(|(_, r)| {
+            r.get("Properties")
+                .and_then(|p| p.get("Auth"))
+                .and_then(|a| a.get("DefaultAuthorizer"))
+                .is_some()
+        })
+        .filter_map(|(id, _)| id.as_str().map(str::to_owned))
+        .collect();
+
+    let mut routes = Vec::new();
+    for (id, resource) in resources {
+        if type_of(resource) != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let function = id
+            .as_str()
+            .ok_or("a resource id is not a string")?
+            .to_owned();
+        let Some(events) = resource
+            .get("Properties")
+            .and_then(|p| p.get("Events"))
+            .and_then(Value::as_mapping)
+        else {
+            continue;
+        };
+        let binary = resource
+            .get("Metadata")
+            .and_then(|m| m.get("BuildProperties"))
+            .and_then(|b| b.get("Binary"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("{function} has no Metadata.BuildProperties.Binary"))?
+            .to_owned();
+        for (event_id, event) in events {
+            if type_of(event) != Some("HttpApi") {
+                continue;
+            }
+            let props = event
+                .get("Properties")
+                .ok_or_else(|| format!("{function}: event without Properties"))?;
+            let field = |name: &str| {
+                props
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        format!(
+                            "{function}.{}: HttpApi event without {name}",
+                            event_id.as_str().unwrap_or("?")
+                        )
+                    })
+            };
+            let api = props.get("ApiId").and_then(ref_target);
+            let authorizer = props
+                .get("Auth")
+                .and_then(|a| a.get("Authorizer"))
+                .and_then(Value::as_str);
+            let guarded_by_default =
+                api.is_some_and(|api| apis_with_default_authorizer.contains(&api));
+            routes.push(RouteSpec {
+                method: field("Method")?.to_ascii_uppercase(),
+                path: field("Path")?,
+                function: function.clone(),
+                binary: binary.clone(),
+                protected: match authorizer {
+                    Some("NONE") => false,
+                    Some(_) => true,
+                    None => guarded_by_default,
+                },
+            });
+        }
+    }
+    routes.sort();
+    Ok(routes)
+}
+
+fn type_of(v: &Value) -> Option<&str> {
+    v.get("Type").and_then(Value::as_str)
+}
+
+/// The logical id of `!Ref X` (or `{"Ref": "X"}`).
+fn ref_target(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str().map(str::to_owned),
+        Value::Mapping(m) => m.get("Ref").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_routes_functions_and_protection() {
+        let yaml = r#"
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties: { Auth: { DefaultAuthorizer: Jwt } }
+  Fn:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: things } }
+    Properties:
+      Events:
+        Open: { Type: HttpApi, Properties: { ApiId: !Ref Api, Path: /things, Method: get, Auth: { Authorizer: NONE } } }
+        Closed: { Type: HttpApi, Properties: { ApiId: !Ref Api, Path: "/things/{id}", Method: PUT } }
+"#;
+        let routes = parse(yaml).unwrap();
+        assert_eq!(routes.len(), 2);
+        assert!(
+            routes
+                .iter()
+                .any(|r| r.method == "GET" && r.path == "/things" && !r.protected)
+        );
+        assert!(
+            routes
+                .iter()
+                .any(|r| r.method == "PUT" && r.binary == "things" && r.protected)
+        );
+    }
+}
