@@ -160,7 +160,9 @@ impl Gateway {
         let authorizer_context = if route.spec.protected {
             match self.authorize(&parts, route, &request_id) {
                 Ok(context) => Some(context),
-                Err(Refusal::NoCredentials) => return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized"),
+                Err(Refusal::NoCredentials) => {
+                    return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                }
                 Err(Refusal::Denied) => return gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
                 Err(Refusal::Broken(e)) => return to_axum(error_response(&e, &request_id)),
             }
@@ -216,7 +218,11 @@ impl Gateway {
         let event: authorizer::AuthorizerRequest =
             serde_json::from_value(event).map_err(|e| Refusal::Broken(AppError::internal(e)))?;
         let decision = authorizer::authorize(&self.keys, &event);
-        if decision.is_authorized { Ok(decision.context) } else { Err(Refusal::Denied) }
+        if decision.is_authorized {
+            Ok(decision.context)
+        } else {
+            Err(Refusal::Denied)
+        }
     }
 }
 
