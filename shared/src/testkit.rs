@@ -79,6 +79,47 @@ pub mod postgres {
     }
 }
 
+/// Throwaway ClickHouse databases on the test server (`TEST_CLICKHOUSE_URL`,
+/// default the local one the test command ensures).
+#[cfg(feature = "clickhouse")]
+pub mod clickhouse {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    pub fn server_url() -> String {
+        std::env::var("TEST_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
+    }
+
+    /// A database name no other test uses: `prefix` then numbers only.
+    pub fn fresh_name(prefix: &str) -> String {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        assert!(
+            prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        );
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        format!(
+            "{prefix}_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Drops a database made for a test (the name comes from `fresh_name`).
+    pub async fn drop_database(name: &str) {
+        let _ = reqwest::Client::new()
+            .post(server_url())
+            .timeout(Duration::from_secs(10))
+            .body(format!("DROP DATABASE IF EXISTS {name}"))
+            .send()
+            .await;
+    }
+}
+
 /// A fresh store for one test, and how to dispose of it.
 pub struct Harness {
     pub store: Arc<dyn Store>,

@@ -8,7 +8,6 @@
 #![cfg(feature = "clickhouse")]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use shared::config::ClickHouseConfig;
@@ -50,16 +49,7 @@ async fn run(database: Option<&str>, sql: &str, data: Option<&str>) -> Result<St
 }
 
 fn fresh_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "contract_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    )
+    shared::testkit::clickhouse::fresh_name("contract")
 }
 
 fn config(url: String, database: String) -> ClickHouseConfig {

@@ -53,6 +53,20 @@ impl DevServer {
         .await
     }
 
+    pub async fn clickhouse(extra: &[(&str, &str)]) -> DevServer {
+        use shared::testkit::clickhouse::{drop_database, fresh_name, server_url};
+        let name = fresh_name("e2e");
+        let store = [
+            ("DB_DRIVER", "clickhouse"),
+            ("CLICKHOUSE_URL", &server_url()),
+            ("CLICKHOUSE_DATABASE", &name),
+        ]
+        .map(|(k, v)| (k, v.to_owned()));
+        let store: Vec<(&str, &str)> = store.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let cleanup = Box::pin(async move { drop_database(&name).await });
+        DevServer::start("clickhouse", &store, extra, cleanup).await
+    }
+
     /// Starts a server on the given store settings (`extra` overrides the defaults).
     pub async fn start(
         driver: &'static str,
