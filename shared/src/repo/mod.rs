@@ -22,6 +22,8 @@ pub(crate) mod sql;
 pub mod sqlite;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 
 #[async_trait]
 pub trait UserRepo: Send + Sync {
@@ -95,6 +97,10 @@ pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn St
         DbConfig::Sqlite { path } => Ok(Arc::new(sqlite::SqliteStore::open(path, bootstrap).await?)),
         #[cfg(feature = "postgres")]
         DbConfig::Postgres(pg) => Ok(Arc::new(postgres::PostgresStore::connect_lazy(pg, bootstrap)?)),
+        #[cfg(feature = "dynamodb")]
+        DbConfig::DynamoDb(ddb) => Ok(Arc::new(
+            dynamodb::DynamoDbStore::connect(ddb, bootstrap).await?,
+        )),
         #[allow(unreachable_patterns)]
         other => Err(AppError::internal(format!(
             "DB_DRIVER={} is not compiled into this binary (enable the cargo feature `{}`)",
