@@ -20,6 +20,10 @@ step "servers the suites need"
 source local/scripts/services/postgres.sh
 ensure_postgres
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=services/dynamodb.sh
+source local/scripts/services/dynamodb.sh
+ensure_dynamodb
+export TEST_DYNAMODB_ENDPOINT="${TEST_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast
