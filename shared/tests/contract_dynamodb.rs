@@ -6,7 +6,6 @@
 #![cfg(feature = "dynamodb")]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use shared::config::{Config, DbConfig, DynamoDbConfig, SecretPolicy};
@@ -20,16 +19,7 @@ fn endpoint() -> String {
 }
 
 fn fresh_table_name() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "contract_{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    )
+    shared::testkit::unique_name("contract")
 }
 
 async fn harness() -> Harness {
