@@ -31,6 +31,10 @@ const PG_PRODUCT: &str = "SELECT id, name, description, price_cents, category, i
         extract(epoch FROM created_at)::bigint AS created_at,
         extract(epoch FROM updated_at)::bigint AS updated_at
     FROM products WHERE id = $1";
+const PG_PRODUCTS: &str = "SELECT id, name, description, price_cents, category, in_stock,
+        extract(epoch FROM created_at)::bigint AS created_at,
+        extract(epoch FROM updated_at)::bigint AS updated_at
+    FROM products WHERE id = ANY($1)";
 const SQLITE_PRODUCT: &str =
     "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
     FROM products WHERE id = ?";
@@ -234,14 +238,12 @@ async fn main() {
                 201
             ),
             {
-                // What the handler asks of the database: read each product, insert the order.
-                for id in [1_i64, 2] {
-                    sqlx::query(PG_PRODUCT)
-                        .bind(id)
-                        .fetch_one(&mut conn)
-                        .await
-                        .unwrap();
-                }
+                // What the handler asks of the database: read the products, insert the order.
+                sqlx::query(PG_PRODUCTS)
+                    .bind([1_i64, 2])
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
                 sqlx::query(PG_INSERT_ORDER)
                     .bind(1_i64)
                     .bind("bencher")

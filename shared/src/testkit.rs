@@ -356,6 +356,18 @@ pub async fn products_page_in_id_order_and_filter_by_category(store: Arc<dyn Sto
             .is_empty()
     );
 
+    let mut some = store
+        .get_products(&[ids[3], ids[0], ids[4] + 1000])
+        .await
+        .unwrap();
+    some.sort_by_key(|p| p.product_id);
+    assert_eq!(
+        some.iter().map(|p| p.product_id).collect::<Vec<_>>(),
+        vec![ids[0], ids[3]],
+        "missing ids are skipped"
+    );
+    assert!(store.get_products(&[]).await.unwrap().is_empty());
+
     let got = store.get_product(ids[1]).await.unwrap().unwrap();
     assert_eq!(got.name, "P1");
     assert!(store.get_product(ids[4] + 1000).await.unwrap().is_none());

@@ -44,6 +44,15 @@ pub trait ProductRepo: Send + Sync {
         page: PageRequest,
     ) -> AppResult<Page<Product>>;
     async fn get_product(&self, id: i64) -> AppResult<Option<Product>>;
+    /// The products with these ids that exist, in any order. One round trip
+    /// where the backend can (an order of 50 lines is one query, not 50).
+    async fn get_products(&self, ids: &[i64]) -> AppResult<Vec<Product>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.get_product(*id).await?);
+        }
+        Ok(found)
+    }
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product>;
     /// Applies the patch; `None` when the product does not exist.
     async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>>;

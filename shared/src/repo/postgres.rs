@@ -214,6 +214,19 @@ impl ProductRepo for PostgresStore {
         row.as_ref().map(sql::product).transpose()
     }
 
+    async fn get_products(&self, ids: &[i64]) -> AppResult<Vec<Product>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id = ANY($1)"
+        ))
+        .bind(ids)
+        .fetch_all(self.pool().await?)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(sql::product).collect()
+    }
+
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product> {
         let row = sqlx::query(concat!("INSERT INTO products (name, description, price_cents, category, in_stock, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, to_timestamp($6), to_timestamp($6))

@@ -187,6 +187,21 @@ impl ProductRepo for SqliteStore {
         row.as_ref().map(sql::product).transpose()
     }
 
+    async fn get_products(&self, ids: &[i64]) -> AppResult<Vec<Product>> {
+        // The ids travel as one JSON array parameter, unpacked by json_each.
+        let ids = serde_json::to_string(ids).map_err(AppError::internal)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(sql::product).collect()
+    }
+
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product> {
         let row = sqlx::query(concat!("INSERT INTO products (name, description, price_cents, category, in_stock, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)

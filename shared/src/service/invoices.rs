@@ -109,13 +109,14 @@ impl InvoiceService {
     /// A draft invoice copying the order's lines and totals, with each
     /// product's current description.
     async fn draft_from(&self, order: Order) -> AppResult<NewInvoice> {
+        let ids: Vec<i64> = order.items.iter().map(|i| i.product_id).collect();
+        let products = self.store.get_products(&ids).await?;
         let mut items = Vec::with_capacity(order.items.len());
         for item in order.items {
-            let description = self
-                .store
-                .get_product(item.product_id)
-                .await?
-                .map(|p| p.description)
+            let description = products
+                .iter()
+                .find(|p| p.product_id == item.product_id)
+                .map(|p| p.description.clone())
                 .unwrap_or_default();
             items.push(InvoiceItem {
                 product_id: item.product_id,

@@ -26,11 +26,12 @@ impl OrderService {
         let mut items = Vec::with_capacity(lines.len());
         let mut subtotal = Money::ZERO;
         let too_large = || AppError::validation("items: the order total is too large");
+        let ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+        let products = self.store.get_products(&ids).await?;
         for line in &lines {
-            let product = self
-                .store
-                .get_product(line.product_id)
-                .await?
+            let product = products
+                .iter()
+                .find(|p| p.product_id == line.product_id)
                 .ok_or(AppError::UnknownProductInOrder(line.product_id))?;
             if !product.in_stock {
                 return Err(AppError::ProductOutOfStock(product.product_id));
@@ -42,7 +43,7 @@ impl OrderService {
             subtotal = subtotal.checked_add(total).ok_or_else(too_large)?;
             items.push(OrderItem {
                 product_id: product.product_id,
-                product_name: product.name,
+                product_name: product.name.clone(),
                 quantity: line.quantity,
                 unit_price: product.price,
                 total,
