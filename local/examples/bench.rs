@@ -126,6 +126,9 @@ async fn main() {
             let (name, url) = shared::testkit::postgres::fresh_database("bench").await;
             vars.insert("DB_DRIVER".into(), "postgres".into());
             vars.insert("DATABASE_URL".into(), url);
+            if let Ok(n) = std::env::var("DB_MAX_CONNECTIONS") {
+                vars.insert("DB_MAX_CONNECTIONS".into(), n);
+            }
             pg_database = Some(name);
         }
         other => panic!("unknown driver {other}: use sqlite or postgres"),

@@ -65,7 +65,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            // One writer at a time anyway (SQLite), and few cores: a small pool
+            // keeps connections (each with its own worker thread) warm.
+            .max_connections(4)
             // An embedded file cannot go away between requests; skip the ping.
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
