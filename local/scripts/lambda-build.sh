@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds every Lambda function of template.yaml, and the hello-world baseline of
+# the cold-start benchmark, in release mode with `cargo lambda build`, in ONE
+# cargo invocation (the release profile's LTO makes each link slow; one
+# invocation shares the dependency builds). Prints the wall time, then the size
+# of each bootstrap and of its zip, and fails when a zip is above 3 MB.
+# Artifacts: target/lambda/<binary>/bootstrap and bootstrap.zip.
+# Builds for the machine's architecture (x86_64 here); the template deploys
+# arm64: add --arm64 (needs the aarch64-unknown-linux-gnu Rust target; zig,
+# which cargo lambda uses as the cross linker, comes with it from PyPI).
+# Usage: local/scripts/lambda-build.sh [extra cargo lambda build flags]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# shellcheck source=services/python.sh
+source local/scripts/services/python.sh
+step "cargo-lambda (and zig) from PyPI into .build/venv"
+ensure_pip_packages cargo-lambda==1.9.2
+export PATH="$VENV/bin:$PATH"
+
+# The functions are the template's: Metadata.BuildProperties.Binary of each.
+mapfile -t functions < <(sed -n 's/^ *Binary: *\([A-Za-z0-9_-]*\) *$/\1/p' template.yaml)
+if [ "${#functions[@]}" -eq 0 ]; then
+    echo "no function found in template.yaml" >&2
+    exit 1
+fi
+packages=()
+for f in "${functions[@]}" hello-world; do packages+=(-p "$f"); done
+
+step "cargo lambda build --release of ${functions[*]} and hello-world (one invocation)"
+started=$(date +%s)
+cargo lambda build --release "${packages[@]}" "$@"
+echo "release build wall time: $(( $(date +%s) - started )) s"
+
+step "artifact sizes (zip as Lambda takes it; goal: each zip <= 3 MB)"
+"$VENV/bin/python" local/scripts/lambda_sizes.py --max-zip-mb 3 "${functions[@]}" hello-world
