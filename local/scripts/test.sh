@@ -20,6 +20,15 @@ step "servers the suites need"
 source local/scripts/services/postgres.sh
 ensure_postgres
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# shellcheck source=services/clickhouse.sh
+source local/scripts/services/clickhouse.sh
+ensure_clickhouse
+export TEST_CLICKHOUSE_URL="${TEST_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
+# A current ClickHouse engine (chdb, from PyPI) checks the backend's SQL too.
+# shellcheck source=services/python.sh
+source local/scripts/services/python.sh
+ensure_pip_packages chdb
+export CLICKHOUSE_SQL_CHECK_PYTHON="$VENV/bin/python"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast

@@ -160,7 +160,11 @@ impl Gateway {
         let authorizer_context = if route.spec.protected {
             match self.authorize(&parts, route, &request_id) {
                 Ok(context) => Some(context),
-                Err(response) => return response,
+                Err(Refusal::NoCredentials) => {
+                    return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
+                }
+                Err(Refusal::Denied) => return gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
+                Err(Refusal::Broken(e)) => return to_axum(error_response(&e, &request_id)),
             }
         } else {
             None
@@ -192,13 +196,13 @@ impl Gateway {
         parts: &http::request::Parts,
         route: &Route,
         request_id: &str,
-    ) -> Result<Value, AxumResponse> {
+    ) -> Result<Value, Refusal> {
         let Some(header) = parts
             .headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
         else {
-            return Err(gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized"));
+            return Err(Refusal::NoCredentials);
         };
         let event = json!({
             "version": "2.0",
@@ -211,17 +215,25 @@ impl Gateway {
             "headers": header_map(&parts.headers),
             "requestContext": request_context(parts, route, None, request_id, None),
         });
-        let event: authorizer::AuthorizerRequest = serde_json::from_value(event).map_err(|e| {
-            tracing::error!(error = %e, "could not build the authorizer event");
-            to_axum(error_response(&AppError::internal(e), request_id))
-        })?;
+        let event: authorizer::AuthorizerRequest =
+            serde_json::from_value(event).map_err(|e| Refusal::Broken(AppError::internal(e)))?;
         let decision = authorizer::authorize(&self.keys, &event);
         if decision.is_authorized {
             Ok(decision.context)
         } else {
-            Err(gateway_message(StatusCode::FORBIDDEN, "Forbidden"))
+            Err(Refusal::Denied)
         }
     }
+}
+
+/// Why the authorizer step stopped a request.
+enum Refusal {
+    /// No Authorization header: API Gateway answers 401 without calling the authorizer.
+    NoCredentials,
+    /// The authorizer said no: 403.
+    Denied,
+    /// The event could not be built (a bug): 500.
+    Broken(AppError),
 }
 
 /// The payload-2.0 event of API Gateway's HTTP API.

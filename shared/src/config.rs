@@ -28,6 +28,7 @@ pub struct Config {
 pub enum DbConfig {
     Sqlite { path: PathBuf },
     Postgres(PostgresConfig),
+    ClickHouse(ClickHouseConfig),
 }
 
 impl DbConfig {
@@ -35,6 +36,7 @@ impl DbConfig {
         match self {
             DbConfig::Sqlite { .. } => "sqlite",
             DbConfig::Postgres(_) => "postgres",
+            DbConfig::ClickHouse(_) => "clickhouse",
         }
     }
 }
@@ -53,6 +55,33 @@ impl std::fmt::Debug for PostgresConfig {
         f.debug_struct("PostgresConfig")
             .field("url", &"<redacted>")
             .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// ClickHouse over its HTTP interface.
+#[derive(Clone)]
+pub struct ClickHouseConfig {
+    /// Base URL of the HTTP interface, `http://host:8123`, without credentials.
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    /// Letters, digits and `_` only, so it never needs quoting.
+    pub database: String,
+    /// Connecting; also the whole budget of `Store::ping` (`/health`).
+    pub connect_timeout: Duration,
+    /// One query, client side (plus a second of slack) and server side (`max_execution_time`).
+    pub request_timeout: Duration,
+}
+
+/// Keeps the password out of logs.
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("database", &self.database)
             .finish_non_exhaustive()
     }
 }
@@ -187,8 +216,9 @@ impl DbConfig {
                     300_000,
                 )?),
             })),
+            "clickhouse" => Ok(DbConfig::ClickHouse(clickhouse_config(get)?)),
             other => Err(config_error(&format!(
-                "DB_DRIVER must be one of sqlite, postgres; not `{other}`"
+                "DB_DRIVER must be one of sqlite, postgres, clickhouse; not `{other}`"
             ))),
         }
     }
@@ -216,6 +246,65 @@ fn postgres_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, AppErro
         percent_encode(&user),
         percent_encode(&db)
     ))
+}
+
+/// `CLICKHOUSE_URL`, or one built from the original service's `CLICKHOUSE_HOST`
+/// and `CLICKHOUSE_PORT`; credentials only from `CLICKHOUSE_USER` and
+/// `CLICKHOUSE_PASSWORD` (sent as HTTP basic auth, never in a URL).
+fn clickhouse_config(get: &impl Fn(&str) -> Option<String>) -> Result<ClickHouseConfig, AppError> {
+    let url = match get("CLICKHOUSE_URL") {
+        Some(url) => {
+            let rest = url.strip_prefix("http://").ok_or_else(|| {
+                config_error("CLICKHOUSE_URL must start with http:// (the HTTP interface; TLS is not built in)")
+            })?;
+            if rest.contains('@') {
+                return Err(config_error(
+                    "CLICKHOUSE_URL must not carry credentials; set CLICKHOUSE_USER and CLICKHOUSE_PASSWORD",
+                ));
+            }
+            url.trim_end_matches('/').to_owned()
+        }
+        None => {
+            let host = get("CLICKHOUSE_HOST").unwrap_or_else(|| "127.0.0.1".into());
+            let port: u16 = parse_num(get, "CLICKHOUSE_PORT", 8123, 1, 65_535)?;
+            // The original service spoke the native protocol; this one speaks HTTP.
+            if port == 9000 || port == 9440 {
+                return Err(config_error(&format!(
+                    "CLICKHOUSE_PORT={port} is the native protocol's port; this service uses the HTTP interface (8123)"
+                )));
+            }
+            format!("http://{host}:{port}")
+        }
+    };
+    let database = get("CLICKHOUSE_DATABASE").unwrap_or_else(|| "commerce".into());
+    let valid_name = database
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if database.is_empty() || database.len() > 64 || !valid_name {
+        return Err(config_error(
+            "CLICKHOUSE_DATABASE must be 1 to 64 letters, digits or underscores",
+        ));
+    }
+    Ok(ClickHouseConfig {
+        url,
+        user: get("CLICKHOUSE_USER").unwrap_or_else(|| "default".into()),
+        password: get("CLICKHOUSE_PASSWORD").unwrap_or_default(),
+        database,
+        connect_timeout: Duration::from_millis(parse_num(
+            get,
+            "DB_CONNECT_TIMEOUT_MS",
+            1500,
+            100,
+            60_000,
+        )?),
+        request_timeout: Duration::from_millis(parse_num(
+            get,
+            "DB_STATEMENT_TIMEOUT_MS",
+            5000,
+            1000,
+            300_000,
+        )?),
+    })
 }
 
 fn percent_encode(text: &str) -> String {
@@ -311,5 +400,67 @@ mod tests {
         };
         assert_eq!(pg.url, "postgres://app:p%40ss%20word@db:5432/shop");
         assert!(!format!("{pg:?}").contains("p%40ss"));
+    }
+
+    #[test]
+    fn reads_clickhouse_from_a_url_or_the_seed_variables() {
+        let secret = ("JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        let seed_vars = [
+            secret,
+            ("DB_DRIVER", "clickhouse"),
+            ("CLICKHOUSE_HOST", "ch"),
+            ("CLICKHOUSE_USER", "app"),
+            ("CLICKHOUSE_PASSWORD", "s3cret!"),
+            ("CLICKHOUSE_DATABASE", "shop"),
+        ];
+        let DbConfig::ClickHouse(ch) = config(&seed_vars, SecretPolicy::Required).unwrap().db
+        else {
+            panic!("expected clickhouse")
+        };
+        assert_eq!(
+            (ch.url.as_str(), ch.user.as_str(), ch.password.as_str()),
+            ("http://ch:8123", "app", "s3cret!")
+        );
+        assert_eq!(ch.database, "shop");
+        assert_eq!(
+            (
+                ch.connect_timeout.as_millis(),
+                ch.request_timeout.as_millis()
+            ),
+            (1500, 5000)
+        );
+        assert!(
+            !format!("{ch:?}").contains("s3cret"),
+            "Debug redacts the password"
+        );
+
+        let by_url = [
+            secret,
+            ("DB_DRIVER", "clickhouse"),
+            ("CLICKHOUSE_URL", "http://10.0.0.5:18123/"),
+        ];
+        let DbConfig::ClickHouse(ch) = config(&by_url, SecretPolicy::Required).unwrap().db else {
+            panic!("expected clickhouse")
+        };
+        assert_eq!(
+            (ch.url.as_str(), ch.user.as_str(), ch.database.as_str()),
+            ("http://10.0.0.5:18123", "default", "commerce")
+        );
+
+        for bad in [
+            ("CLICKHOUSE_URL", "https://ch:8443"),
+            ("CLICKHOUSE_URL", "http://u:p@ch:8123"),
+            ("CLICKHOUSE_PORT", "9000"),
+            ("CLICKHOUSE_DATABASE", "shop; DROP"),
+        ] {
+            assert!(
+                config(
+                    &[secret, ("DB_DRIVER", "clickhouse"), bad],
+                    SecretPolicy::Required
+                )
+                .is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

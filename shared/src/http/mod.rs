@@ -243,26 +243,6 @@ fn decode_cursor(cursor: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::validation("cursor is invalid"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
-        assert!(decode_cursor("garbage!").is_err());
-        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("v2:1")).is_err());
-    }
-
-    #[test]
-    fn bearer_tokens_are_parsed_strictly() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
-        assert_eq!(bearer_token("Basic abc"), None);
-        assert_eq!(bearer_token("Bearer"), None);
-    }
-}
-
 /// Runs an HTTP function under the Lambda runtime: the `App` (config, store,
 /// keys) is built once per cold start, then every invocation shares it. A
 /// function without a valid configuration (no `JWT_SECRET`, say) refuses to start.
@@ -284,4 +264,24 @@ where
         async move { Ok::<_, std::convert::Infallible>(handler(app, req).await) }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(42)).unwrap(), 42);
+        assert!(decode_cursor("garbage!").is_err());
+        assert!(decode_cursor(&URL_SAFE_NO_PAD.encode("v2:1")).is_err());
+    }
+
+    #[test]
+    fn bearer_tokens_are_parsed_strictly() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
 }

@@ -15,6 +15,8 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 
+#[cfg(feature = "clickhouse")]
+pub mod clickhouse;
 pub mod codec;
 #[cfg(feature = "postgres")]
 pub mod postgres;
@@ -114,6 +116,8 @@ pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn St
         DbConfig::Postgres(pg) => Ok(Arc::new(postgres::PostgresStore::connect_lazy(
             pg, bootstrap,
         )?)),
+        #[cfg(feature = "clickhouse")]
+        DbConfig::ClickHouse(ch) => Ok(Arc::new(clickhouse::ClickHouseStore::new(ch, bootstrap)?)),
         #[allow(unreachable_patterns)]
         other => Err(AppError::internal(format!(
             "DB_DRIVER={} is not compiled into this binary (enable the cargo feature `{}`)",

@@ -25,6 +25,31 @@ use crate::sample;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The column lists every query selects, in the shape `sql::product`,
+/// `sql::order` and `sql::invoice` read: JSONB as text, timestamps as Unix
+/// seconds (macros, so `concat!` can build `&'static str` queries from them).
+macro_rules! product_columns {
+    () => {
+        "id, name, description, price_cents, category, in_stock, \
+         extract(epoch FROM created_at)::bigint AS created_at, \
+         extract(epoch FROM updated_at)::bigint AS updated_at"
+    };
+}
+macro_rules! order_columns {
+    () => {
+        "id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents, status, \
+         extract(epoch FROM created_at)::bigint AS created_at"
+    };
+}
+macro_rules! invoice_columns {
+    () => {
+        "id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents, \
+         status, status_history::text AS status_history, \
+         extract(epoch FROM created_at)::bigint AS created_at, \
+         extract(epoch FROM due_date)::bigint AS due_date"
+    };
+}
+
 pub struct PostgresStore {
     pool: PgPool,
     bootstrap: Bootstrap,
@@ -46,8 +71,10 @@ impl PostgresStore {
             .min_connections(0)
             .acquire_timeout(config.connect_timeout)
             .idle_timeout(Some(Duration::from_secs(60)))
-            // A connection that died with the server is noticed and replaced.
-            .test_before_acquire(true)
+            // No extra round trip per request: sqlx already pings every
+            // connection when it is released and drops the broken ones, so a
+            // connection that died with the server is replaced after one 503.
+            .test_before_acquire(false)
             .connect_lazy_with(options);
         Ok(PostgresStore {
             pool,
@@ -152,14 +179,14 @@ impl ProductRepo for PostgresStore {
         category: Option<&str>,
         page: PageRequest,
     ) -> AppResult<Page<Product>> {
-        let rows = sqlx::query(
-            "SELECT id, name, description, price_cents, category, in_stock,
-                    extract(epoch FROM created_at)::bigint AS created_at,
-                    extract(epoch FROM updated_at)::bigint AS updated_at
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            product_columns!(),
+            "
              FROM products
              WHERE ($1::text IS NULL OR category = $1) AND id > $2
-             ORDER BY id LIMIT $3",
-        )
+             ORDER BY id LIMIT $3"
+        ))
         .bind(category)
         .bind(page.after.unwrap_or(0))
         .bind(i64::from(page.limit) + 1)
@@ -174,12 +201,12 @@ impl ProductRepo for PostgresStore {
     }
 
     async fn get_product(&self, id: i64) -> AppResult<Option<Product>> {
-        let row = sqlx::query(
-            "SELECT id, name, description, price_cents, category, in_stock,
-                    extract(epoch FROM created_at)::bigint AS created_at,
-                    extract(epoch FROM updated_at)::bigint AS updated_at
-             FROM products WHERE id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            product_columns!(),
+            "
+             FROM products WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(self.pool().await?)
         .await
@@ -188,12 +215,9 @@ impl ProductRepo for PostgresStore {
     }
 
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product> {
-        let row = sqlx::query(
-            "INSERT INTO products (name, description, price_cents, category, in_stock, created_at, updated_at)
+        let row = sqlx::query(concat!("INSERT INTO products (name, description, price_cents, category, in_stock, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, to_timestamp($6), to_timestamp($6))
-             RETURNING id, name, description, price_cents, category, in_stock,
-                       extract(epoch FROM created_at)::bigint AS created_at,
-                       extract(epoch FROM updated_at)::bigint AS updated_at",
+             RETURNING ", product_columns!()),
         )
         .bind(&new.name)
         .bind(&new.description)
@@ -208,7 +232,7 @@ impl ProductRepo for PostgresStore {
     }
 
     async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>> {
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE products SET
                  name = COALESCE($1, name),
                  description = COALESCE($2, description),
@@ -217,10 +241,9 @@ impl ProductRepo for PostgresStore {
                  in_stock = COALESCE($5, in_stock),
                  updated_at = COALESCE(to_timestamp($6), updated_at)
              WHERE id = $7
-             RETURNING id, name, description, price_cents, category, in_stock,
-                       extract(epoch FROM created_at)::bigint AS created_at,
-                       extract(epoch FROM updated_at)::bigint AS updated_at",
-        )
+             RETURNING ",
+            product_columns!()
+        ))
         .bind(patch.name.as_deref())
         .bind(patch.description.as_deref())
         .bind(patch.price.map(|p| p.cents()))
@@ -244,11 +267,9 @@ impl ProductRepo for PostgresStore {
 impl OrderRepo for PostgresStore {
     async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
         // One INSERT carries the order and all its lines: atomic by itself.
-        let row = sqlx::query(
-            "INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
+        let row = sqlx::query(concat!("INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
              VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, to_timestamp($8))
-             RETURNING id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents, status,
-                       extract(epoch FROM created_at)::bigint AS created_at",
+             RETURNING ", order_columns!()),
         )
         .bind(new.user_id)
         .bind(&new.username)
@@ -265,11 +286,12 @@ impl OrderRepo for PostgresStore {
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
-        let row = sqlx::query(
-            "SELECT id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents, status,
-                    extract(epoch FROM created_at)::bigint AS created_at
-             FROM orders WHERE id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            "
+             FROM orders WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(self.pool().await?)
         .await
@@ -278,11 +300,12 @@ impl OrderRepo for PostgresStore {
     }
 
     async fn list_orders_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Order>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents, status,
-                    extract(epoch FROM created_at)::bigint AS created_at
-             FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            "
+             FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        ))
         .bind(user_id)
         .bind(page.after.unwrap_or(i64::MAX))
         .bind(i64::from(page.limit) + 1)
@@ -299,15 +322,11 @@ impl InvoiceRepo for PostgresStore {
     async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
         // The UNIQUE (order_id) index decides the race: concurrent inserts wait
         // for the winner's commit, then do nothing and read its row.
-        let inserted = sqlx::query(
-            "INSERT INTO invoices (order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
+        let inserted = sqlx::query(concat!("INSERT INTO invoices (order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
                                    status, status_history, created_at, due_date)
              VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, 'draft', '[]', to_timestamp($8), to_timestamp($9))
              ON CONFLICT (order_id) DO NOTHING
-             RETURNING id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents,
-                       total_cents, status, status_history::text AS status_history,
-                       extract(epoch FROM created_at)::bigint AS created_at,
-                       extract(epoch FROM due_date)::bigint AS due_date",
+             RETURNING ", invoice_columns!()),
         )
         .bind(new.order_id)
         .bind(new.user_id)
@@ -332,13 +351,12 @@ impl InvoiceRepo for PostgresStore {
     }
 
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {
-        let row = sqlx::query(
-            "SELECT id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents,
-                    status, status_history::text AS status_history,
-                    extract(epoch FROM created_at)::bigint AS created_at,
-                    extract(epoch FROM due_date)::bigint AS due_date
-             FROM invoices WHERE id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invoice_columns!(),
+            "
+             FROM invoices WHERE id = $1"
+        ))
         .bind(id)
         .fetch_optional(self.pool().await?)
         .await
@@ -347,13 +365,12 @@ impl InvoiceRepo for PostgresStore {
     }
 
     async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>> {
-        let row = sqlx::query(
-            "SELECT id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents,
-                    status, status_history::text AS status_history,
-                    extract(epoch FROM created_at)::bigint AS created_at,
-                    extract(epoch FROM due_date)::bigint AS due_date
-             FROM invoices WHERE order_id = $1",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invoice_columns!(),
+            "
+             FROM invoices WHERE order_id = $1"
+        ))
         .bind(order_id)
         .fetch_optional(self.pool().await?)
         .await
@@ -366,13 +383,12 @@ impl InvoiceRepo for PostgresStore {
         user_id: i64,
         page: PageRequest,
     ) -> AppResult<Page<Invoice>> {
-        let rows = sqlx::query(
-            "SELECT id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents,
-                    status, status_history::text AS status_history,
-                    extract(epoch FROM created_at)::bigint AS created_at,
-                    extract(epoch FROM due_date)::bigint AS due_date
-             FROM invoices WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            invoice_columns!(),
+            "
+             FROM invoices WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        ))
         .bind(user_id)
         .bind(page.after.unwrap_or(i64::MAX))
         .bind(i64::from(page.limit) + 1)
@@ -393,15 +409,13 @@ impl InvoiceRepo for PostgresStore {
     ) -> AppResult<Option<Invoice>> {
         // Compare-and-set: the row lock plus the re-checked WHERE (read
         // committed) let exactly one of several concurrent moves apply.
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE invoices
              SET status = $1, status_history = status_history || jsonb_build_array($2::jsonb)
              WHERE id = $3 AND status = $4
-             RETURNING id, order_id, user_id, username, items::text AS items, subtotal_cents, tax_cents,
-                       total_cents, status, status_history::text AS status_history,
-                       extract(epoch FROM created_at)::bigint AS created_at,
-                       extract(epoch FROM due_date)::bigint AS due_date",
-        )
+             RETURNING ",
+            invoice_columns!()
+        ))
         .bind(change.to.as_str())
         .bind(codec::encode_status_change(change))
         .bind(id)

@@ -24,6 +24,26 @@ use crate::sample;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// The column lists every query selects, in the shape `sql::product`,
+/// `sql::order` and `sql::invoice` read (macros, so `concat!` can build
+/// `&'static str` queries from them).
+macro_rules! product_columns {
+    () => {
+        "id, name, description, price_cents, category, in_stock, created_at, updated_at"
+    };
+}
+macro_rules! order_columns {
+    () => {
+        "id, user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at"
+    };
+}
+macro_rules! invoice_columns {
+    () => {
+        "id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents, \
+         status, status_history, created_at, due_date"
+    };
+}
+
 pub struct SqliteStore {
     pool: SqlitePool,
 }
@@ -46,6 +66,8 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An embedded file cannot go away between requests; skip the ping.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
@@ -132,12 +154,13 @@ impl ProductRepo for SqliteStore {
         category: Option<&str>,
         page: PageRequest,
     ) -> AppResult<Page<Product>> {
-        let rows = sqlx::query(
-            "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
-             FROM products
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products
              WHERE (?1 IS NULL OR category = ?1) AND id > ?2
-             ORDER BY id LIMIT ?3",
-        )
+             ORDER BY id LIMIT ?3"
+        ))
         .bind(category)
         .bind(page.after.unwrap_or(0))
         .bind(i64::from(page.limit) + 1)
@@ -152,10 +175,11 @@ impl ProductRepo for SqliteStore {
     }
 
     async fn get_product(&self, id: i64) -> AppResult<Option<Product>> {
-        let row = sqlx::query(
-            "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
-             FROM products WHERE id = ?",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await
@@ -164,10 +188,9 @@ impl ProductRepo for SqliteStore {
     }
 
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product> {
-        let row = sqlx::query(
-            "INSERT INTO products (name, description, price_cents, category, in_stock, created_at, updated_at)
+        let row = sqlx::query(concat!("INSERT INTO products (name, description, price_cents, category, in_stock, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)
-             RETURNING id, name, description, price_cents, category, in_stock, created_at, updated_at",
+             RETURNING ", product_columns!()),
         )
         .bind(&new.name)
         .bind(&new.description)
@@ -183,7 +206,7 @@ impl ProductRepo for SqliteStore {
     }
 
     async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>> {
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE products SET
                  name = COALESCE(?, name),
                  description = COALESCE(?, description),
@@ -192,8 +215,9 @@ impl ProductRepo for SqliteStore {
                  in_stock = COALESCE(?, in_stock),
                  updated_at = COALESCE(?, updated_at)
              WHERE id = ?
-             RETURNING id, name, description, price_cents, category, in_stock, created_at, updated_at",
-        )
+             RETURNING ",
+            product_columns!()
+        ))
         .bind(patch.name.as_deref())
         .bind(patch.description.as_deref())
         .bind(patch.price.map(|p| p.cents()))
@@ -248,10 +272,9 @@ impl ProductRepo for SqliteStore {
 impl OrderRepo for SqliteStore {
     async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
         // One INSERT carries the order and all its lines: atomic by itself.
-        let row = sqlx::query(
-            "INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
+        let row = sqlx::query(concat!("INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             RETURNING id, user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at",
+             RETURNING ", order_columns!()),
         )
         .bind(new.user_id)
         .bind(&new.username)
@@ -268,10 +291,11 @@ impl OrderRepo for SqliteStore {
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
-        let row = sqlx::query(
-            "SELECT id, user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at
-             FROM orders WHERE id = ?",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await
@@ -280,10 +304,11 @@ impl OrderRepo for SqliteStore {
     }
 
     async fn list_orders_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Order>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at
-             FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            order_columns!(),
+            " FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+        ))
         .bind(user_id)
         .bind(page.after.unwrap_or(i64::MAX))
         .bind(i64::from(page.limit) + 1)
@@ -300,13 +325,11 @@ impl InvoiceRepo for SqliteStore {
     async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
         // The UNIQUE (order_id) constraint decides the race: one INSERT wins,
         // the others do nothing and read the winner's row.
-        let inserted = sqlx::query(
-            "INSERT INTO invoices (order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
+        let inserted = sqlx::query(concat!("INSERT INTO invoices (order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
                                    status, status_history, created_at, due_date)
              VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', '[]', ?, ?)
              ON CONFLICT (order_id) DO NOTHING
-             RETURNING id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
-                       status, status_history, created_at, due_date",
+             RETURNING ", invoice_columns!()),
         )
         .bind(new.order_id)
         .bind(new.user_id)
@@ -331,11 +354,11 @@ impl InvoiceRepo for SqliteStore {
     }
 
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {
-        let row = sqlx::query(
-            "SELECT id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
-                    status, status_history, created_at, due_date
-             FROM invoices WHERE id = ?",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invoice_columns!(),
+            " FROM invoices WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await
@@ -344,11 +367,11 @@ impl InvoiceRepo for SqliteStore {
     }
 
     async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>> {
-        let row = sqlx::query(
-            "SELECT id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
-                    status, status_history, created_at, due_date
-             FROM invoices WHERE order_id = ?",
-        )
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invoice_columns!(),
+            " FROM invoices WHERE order_id = ?"
+        ))
         .bind(order_id)
         .fetch_optional(&self.pool)
         .await
@@ -361,11 +384,11 @@ impl InvoiceRepo for SqliteStore {
         user_id: i64,
         page: PageRequest,
     ) -> AppResult<Page<Invoice>> {
-        let rows = sqlx::query(
-            "SELECT id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
-                    status, status_history, created_at, due_date
-             FROM invoices WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            invoice_columns!(),
+            " FROM invoices WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
+        ))
         .bind(user_id)
         .bind(page.after.unwrap_or(i64::MAX))
         .bind(i64::from(page.limit) + 1)
@@ -386,13 +409,13 @@ impl InvoiceRepo for SqliteStore {
     ) -> AppResult<Option<Invoice>> {
         // Compare-and-set in one statement: the WHERE on the old status makes a
         // concurrent move lose cleanly (no row), and the history grows with it.
-        let row = sqlx::query(
+        let row = sqlx::query(concat!(
             "UPDATE invoices
              SET status = ?, status_history = json_insert(status_history, '$[#]', json(?))
              WHERE id = ? AND status = ?
-             RETURNING id, order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
-                       status, status_history, created_at, due_date",
-        )
+             RETURNING ",
+            invoice_columns!()
+        ))
         .bind(change.to.as_str())
         .bind(codec::encode_status_change(change))
         .bind(id)

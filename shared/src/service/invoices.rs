@@ -50,7 +50,7 @@ impl InvoiceService {
         self.store
             .get_invoice_by_order(order_id)
             .await?
-            .ok_or_else(|| AppError::InvoiceNotFoundForOrder(order_id))
+            .ok_or(AppError::InvoiceNotFoundForOrder(order_id))
     }
 
     pub async fn list_for_user(
