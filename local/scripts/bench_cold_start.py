@@ -35,11 +35,11 @@ EVENTS = Path("local/events")
 
 # function binary -> (event file, what the first response must be)
 CASES = {
-    "hello-world": ("health.json", 200),
+    "hello-world": ("health-get.json", 200),
     "health": ("health-wrong-method.json", 405),
     "auth": ("login-malformed.json", 400),
     "products": ("products-post-unauthenticated.json", 401),
-    "orders": ("orders-post-unauthenticated.json", 401),
+    "orders": ("orders-post-no-identity.json", 401),
     "invoices": ("invoices-get-unauthenticated.json", 401),
     "authorizer": ("authorizer-forged-token.json", "denied"),
 }
