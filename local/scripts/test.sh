@@ -31,6 +31,10 @@ export TEST_CLICKHOUSE_URL="${TEST_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 source local/scripts/services/python.sh
 ensure_pip_packages chdb
 export CLICKHOUSE_SQL_CHECK_PYTHON="$VENV/bin/python"
+# shellcheck source=services/dynamodb.sh
+source local/scripts/services/dynamodb.sh
+ensure_dynamodb
+export TEST_DYNAMODB_ENDPOINT="${TEST_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast

@@ -30,6 +30,13 @@ async fn e2e_clickhouse() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn e2e_dynamodb() {
+    let server = DevServer::dynamodb(&[]).await;
+    full_api_scenario(&server).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn catalog_writes_can_be_limited_to_admins() {
     let server =
         DevServer::sqlite(&[("CATALOG_WRITE", "admin"), ("ADMIN_USERNAMES", "boss")]).await;

@@ -18,13 +18,33 @@ use crate::error::AppError;
 use crate::repo::Store;
 use crate::sample;
 
+/// A database or table name no other test uses, even in parallel processes:
+/// `prefix` (checked: `[a-z0-9_]`) then numbers only, so it is safe in SQL text.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    assert!(
+        prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        "bad name prefix {prefix}"
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// Throwaway PostgreSQL databases on the test server (`TEST_POSTGRES_URL`,
 /// default the local one the test command ensures). An absent server is a
 /// loud failure: a suite never passes by skipping.
 #[cfg(feature = "postgres")]
 pub mod postgres {
-    use std::sync::atomic::{AtomicU32, Ordering};
-
     use sqlx::Connection;
 
     pub fn admin_url() -> String {
@@ -34,23 +54,7 @@ pub mod postgres {
 
     /// Creates a new, empty database; returns its name and URL.
     pub async fn fresh_database(prefix: &str) -> (String, String) {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        // Only [a-z0-9_] reach the SQL text: the prefix is checked, the rest are numbers.
-        assert!(
-            prefix
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-            "bad database prefix"
-        );
-        let name = format!(
-            "{prefix}_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = super::unique_name(prefix);
         let admin = admin_url();
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
@@ -83,33 +87,13 @@ pub mod postgres {
 /// default the local one the test command ensures).
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse {
-    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::Duration;
 
     pub fn server_url() -> String {
         std::env::var("TEST_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
     }
 
-    /// A database name no other test uses: `prefix` then numbers only.
-    pub fn fresh_name(prefix: &str) -> String {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        assert!(
-            prefix
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        );
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        format!(
-            "{prefix}_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        )
-    }
-
-    /// Drops a database made for a test (the name comes from `fresh_name`).
+    /// Drops a database made for a test (the name comes from `unique_name`).
     pub async fn drop_database(name: &str) {
         let _ = reqwest::Client::new()
             .post(server_url())

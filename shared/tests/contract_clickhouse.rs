@@ -49,7 +49,7 @@ async fn run(database: Option<&str>, sql: &str, data: Option<&str>) -> Result<St
 }
 
 fn fresh_name() -> String {
-    shared::testkit::clickhouse::fresh_name("contract")
+    shared::testkit::unique_name("contract")
 }
 
 fn config(url: String, database: String) -> ClickHouseConfig {

@@ -54,8 +54,8 @@ impl DevServer {
     }
 
     pub async fn clickhouse(extra: &[(&str, &str)]) -> DevServer {
-        use shared::testkit::clickhouse::{drop_database, fresh_name, server_url};
-        let name = fresh_name("e2e");
+        use shared::testkit::clickhouse::{drop_database, server_url};
+        let name = shared::testkit::unique_name("e2e");
         let store = [
             ("DB_DRIVER", "clickhouse"),
             ("CLICKHOUSE_URL", &server_url()),
@@ -65,6 +65,42 @@ impl DevServer {
         let store: Vec<(&str, &str)> = store.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let cleanup = Box::pin(async move { drop_database(&name).await });
         DevServer::start("clickhouse", &store, extra, cleanup).await
+    }
+
+    pub async fn dynamodb(extra: &[(&str, &str)]) -> DevServer {
+        let endpoint = std::env::var("TEST_DYNAMODB_ENDPOINT")
+            .unwrap_or_else(|_| "http://127.0.0.1:8000".into());
+        let table = shared::testkit::unique_name("e2e");
+        let config = shared::config::DynamoDbConfig {
+            table: table.clone(),
+            endpoint: Some(endpoint.clone()),
+            connect_timeout: std::time::Duration::from_secs(2),
+            operation_timeout: std::time::Duration::from_secs(30),
+        };
+        let bootstrap = shared::repo::Bootstrap {
+            migrate: false,
+            seed: false,
+        };
+        let cleanup = Box::pin(async move {
+            if let Ok(store) =
+                shared::repo::dynamodb::DynamoDbStore::connect(&config, bootstrap).await
+            {
+                let _ = store
+                    .client()
+                    .delete_table()
+                    .table_name(store.table())
+                    .send()
+                    .await;
+            }
+        });
+        let store = [
+            ("DB_DRIVER", "dynamodb"),
+            ("DYNAMODB_TABLE", table.as_str()),
+            ("DYNAMODB_ENDPOINT", endpoint.as_str()),
+            // moto, a Python server, under 16 concurrent callers is far slower than DynamoDB.
+            ("DYNAMODB_TIMEOUT_MS", "30000"),
+        ];
+        DevServer::start("dynamodb", &store, extra, cleanup).await
     }
 
     /// Starts a server on the given store settings (`extra` overrides the defaults).

@@ -1,7 +1,7 @@
 //! argon2id password hashing (m = 19 MiB, t = 2, p = 1; PHC strings). Hashing is
 //! CPU-bound, so it runs on the blocking pool, off the async workers.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -14,12 +14,14 @@ pub const MEMORY_KIB: u32 = 19 * 1024;
 pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
 
+/// What a login for an unknown username is verified against, so that a miss
+/// costs one hash, like a hit. The hash of 32 random bytes, thrown away, with
+/// the same parameters: no password matches it, and the result is ignored anyway.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Ou2+Rty4ePxUDpAygdGb7g$hvAOv4k/FP/l2wtm5yTN6/AyYRGFs+pQt1S6u8/4WfY";
+
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
-    /// A hash of a random password, verified against when the username is
-    /// unknown so that a miss costs as much as a hit.
-    decoy: Arc<OnceLock<String>>,
 }
 
 impl Default for PasswordHasher {
@@ -34,7 +36,6 @@ impl PasswordHasher {
             .expect("argon2 parameters are valid");
         PasswordHasher {
             argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
-            decoy: Arc::new(OnceLock::new()),
         }
     }
 
@@ -60,7 +61,7 @@ impl PasswordHasher {
         let known = stored.is_some();
         let stored = match stored {
             Some(s) => s.to_owned(),
-            None => self.decoy_hash()?,
+            None => DECOY_HASH.to_owned(),
         };
         let matched = tokio::task::spawn_blocking(move || -> Result<bool, AppError> {
             let parsed = PasswordHash::new(&stored).map_err(AppError::internal)?;
@@ -69,20 +70,6 @@ impl PasswordHasher {
         .await
         .map_err(AppError::internal)??;
         Ok(matched && known)
-    }
-
-    fn decoy_hash(&self) -> Result<String, AppError> {
-        if let Some(h) = self.decoy.get() {
-            return Ok(h.clone());
-        }
-        let salt = argon2::password_hash::generate_salt();
-        let random_password = argon2::password_hash::generate_salt();
-        let hash = self
-            .argon
-            .hash_password_with_salt(&random_password, &salt)
-            .map_err(AppError::internal)?
-            .to_string();
-        Ok(self.decoy.get_or_init(|| hash).clone())
     }
 }
 
@@ -111,5 +98,16 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify("correct horse battery", None).await.unwrap());
+    }
+
+    #[test]
+    fn the_decoy_costs_what_a_real_hash_costs() {
+        let decoy = PasswordHash::new(DECOY_HASH).expect("the decoy is a valid PHC string");
+        assert_eq!(decoy.algorithm.as_str(), "argon2id");
+        let params = Params::try_from(&decoy).unwrap();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (MEMORY_KIB, ITERATIONS, PARALLELISM)
+        );
     }
 }

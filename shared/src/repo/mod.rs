@@ -18,6 +18,8 @@ use crate::error::{AppError, AppResult};
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse;
 pub mod codec;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -118,6 +120,10 @@ pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn St
         )?)),
         #[cfg(feature = "clickhouse")]
         DbConfig::ClickHouse(ch) => Ok(Arc::new(clickhouse::ClickHouseStore::new(ch, bootstrap)?)),
+        #[cfg(feature = "dynamodb")]
+        DbConfig::DynamoDb(ddb) => Ok(Arc::new(
+            dynamodb::DynamoDbStore::connect(ddb, bootstrap).await?,
+        )),
         #[allow(unreachable_patterns)]
         other => Err(AppError::internal(format!(
             "DB_DRIVER={} is not compiled into this binary (enable the cargo feature `{}`)",
