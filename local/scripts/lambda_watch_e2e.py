@@ -2,8 +2,10 @@
 
 Usage: python lambda_watch_e2e.py   (from the repository root; cargo-lambda on PATH)
 
-Starts, on free 127.0.0.1 ports, `cargo lambda watch` (the functions as Lambda
-runs them, one process per binary, reached at /lambda-url/<binary>/<path>) and
+Starts, on free 127.0.0.1 ports, `cargo lambda watch --features sqlite` (the
+functions as Lambda runs them, one process per binary, reached at
+/lambda-url/<binary>/<path>; SQLite, the local-only store, is not in a
+function's default features) and
 the dev server (`cargo run -p local`), each on its own fresh SQLite file under
 .build/watch-e2e/, with the same JWT secret. Then:
 
@@ -48,7 +50,7 @@ SECRET = "watch-e2e-secret-0123456789abcdef0123456789"
 PASSWORD = "Corr3ct-Horse-Battery-Staple!"
 USERNAME = "watch_e2e_user"
 START_TIMEOUT_S = 600  # the first request under watch may wait for a build
-REQUEST_TIMEOUT_S = 120
+REQUEST_TIMEOUT_S = 300  # the first request to a function may wait for its build
 
 FAILURES = []
 PASSED = []
@@ -162,7 +164,7 @@ def main():
         ])
         watch = servers.start(
             ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(watch_port),
-             "--ignore-changes", "--env-vars", function_env],
+             "--ignore-changes", "--features", "sqlite", "--env-vars", function_env],
             dict(base_env, RUST_LOG="info"), WORK / "watch.log",
         )
         wait_for_port(dev_port, dev, "the dev server", START_TIMEOUT_S)
