@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project, in one command, on a fresh Linux machine with
 # Rust: formatting, lints, unit tests, the repository contract suite on every
-# backend against a real server, handler tests on API Gateway events, and the
-# end-to-end suite over HTTP. Whatever the suites need is installed or started
+# backend against a real server, handler tests on API Gateway events, the
+# end-to-end suite over HTTP, and the deployment checks (deploy-checks.sh:
+# template, compose file, release build, cargo lambda watch, cold start).
+# Whatever the suites need is installed or started
 # here, idempotently, on 127.0.0.1 only; each step says what it does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,5 +38,8 @@ export TEST_DYNAMODB_ENDPOINT="${TEST_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast
+
+step "deployment: SAM template, compose file, release build, cargo lambda watch, cold start"
+local/scripts/deploy-checks.sh
 
 step "all tests passed"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Cold-start benchmark: each function's release `bootstrap`, started as Lambda
+# starts it, against a local emulator of the Lambda Runtime API (127.0.0.1
+# only), timed from process exec to its first response, next to a hello-world
+# lambda_http function built with the same release profile.
+# Usage: local/scripts/bench-cold-start.sh [--runs N] [--max-ratio R] [--no-build]
+#   --no-build  uses the artifacts already in target/lambda (else it runs
+#               local/scripts/lambda-build.sh first, which is a no-op when fresh)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+build=1
+args=()
+for arg in "$@"; do
+    if [ "$arg" = "--no-build" ]; then build=0; else args+=("$arg"); fi
+done
+
+if [ "$build" = 1 ]; then
+    step "release artifacts (local/scripts/lambda-build.sh)"
+    local/scripts/lambda-build.sh
+fi
+
+step "cold start: exec -> first response, per function and for hello-world"
+timeout 900 python3 local/scripts/bench_cold_start.py "${args[@]}"

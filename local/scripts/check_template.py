@@ -1,0 +1,261 @@
+"""Asserts what the translated CloudFormation template deploys, and that the
+dev server routes exactly what API Gateway will route.
+
+Usage: python check_template.py TRANSLATED_JSON ROUTES_JSON
+
+TRANSLATED_JSON is the output of sam_translate.py; ROUTES_JSON is the dev
+server's own route table (`cargo run -p local -- --routes-json`), read from
+template.yaml by `local::template::load`. Every check that fails is printed,
+then the script exits 1; it never skips one.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+FAILURES = []
+PASSED = []
+
+
+def check(ok, what):
+    (PASSED if ok else FAILURES).append(what)
+    return ok
+
+
+def refs_of(value):
+    """Logical ids a CloudFormation value points at (Ref, GetAtt, ${X} and ${X.Attr} in Sub)."""
+    found = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                found.add(target)
+            elif key == "Fn::Sub":
+                text, variables = (inner, {}) if isinstance(inner, str) else (inner[0], inner[1])
+                for name in re.findall(r"\$\{([^}!]+)\}", text):
+                    base = name.split(".")[0]
+                    if base in variables:
+                        found |= refs_of(variables[base])
+                    elif not base.startswith("AWS::"):
+                        found.add(base)
+                found |= refs_of(variables)
+            else:
+                found |= refs_of(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= refs_of(inner)
+    return found
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def routes_of_api(resources, api_id):
+    """(METHOD, path, function, protected) rows of the HTTP API's OpenAPI body."""
+    api = resources[api_id]["Properties"]
+    body = api.get("Body")
+    check(isinstance(body, dict), f"{api_id} carries its routes as an OpenAPI Body")
+    schemes = body.get("components", {}).get("securitySchemes", {})
+    rows = set()
+    for path, operations in body.get("paths", {}).items():
+        for method, op in operations.items():
+            integration = op.get("x-amazon-apigateway-integration", {})
+            where = f"{method.upper()} {path}"
+            check(integration.get("type") == "aws_proxy", f"{where}: a Lambda proxy integration")
+            check(integration.get("payloadFormatVersion") == "2.0", f"{where}: payload format 2.0")
+            targets = refs_of(integration.get("uri"))
+            check(len(targets) == 1, f"{where}: integrates exactly one function ({sorted(targets)})")
+            security = [name for req in op.get("security", []) for name in req]
+            unknown = [name for name in security if name != "NONE" and name not in schemes]
+            check(not unknown, f"{where}: security names a declared authorizer ({unknown})")
+            protected = any(name in schemes for name in security)
+            rows.add((method.upper(), path, next(iter(targets), "?"), protected))
+    return rows, schemes
+
+
+def main(translated_path, routes_path):
+    doc = json.loads(Path(translated_path).read_text())
+    resources = doc["Resources"]
+    by_type = {}
+    for logical_id, resource in resources.items():
+        by_type.setdefault(resource["Type"], []).append(logical_id)
+
+    check(
+        "AWS::ApiGatewayV2::Route" not in by_type,
+        "routes live in the API's OpenAPI body (no AWS::ApiGatewayV2::Route this check does not read)",
+    )
+
+    # The HTTP API, its stage, and the authorizer with caching.
+    apis = by_type.get("AWS::ApiGatewayV2::Api", [])
+    if not check(len(apis) == 1, f"exactly one HTTP API ({apis})"):
+        return
+    api_id = apis[0]
+    check(
+        any(
+            api_id in refs_of(resources[s]["Properties"].get("ApiId"))
+            for s in by_type.get("AWS::ApiGatewayV2::Stage", [])
+        ),
+        f"{api_id} has a deployed stage",
+    )
+    cfn_routes, schemes = routes_of_api(resources, api_id)
+    check(len(schemes) == 1, f"one authorizer on the API ({sorted(schemes)})")
+    authorizer_functions = set()
+    for name, scheme in schemes.items():
+        auth = scheme.get("x-amazon-apigateway-authorizer", {})
+        check(auth.get("type") == "request", f"{name}: a Lambda REQUEST authorizer")
+        check(auth.get("authorizerPayloadFormatVersion") == "2.0", f"{name}: payload format 2.0")
+        check(auth.get("enableSimpleResponses") is True, f"{name}: simple responses")
+        ttl = auth.get("authorizerResultTtlInSeconds", 0)
+        check(isinstance(ttl, int) and ttl > 0, f"{name}: answers cached (TTL {ttl} s > 0)")
+        check(
+            auth.get("identitySource") == ["$request.header.Authorization"],
+            f"{name}: keyed on the Authorization header",
+        )
+        targets = refs_of(auth.get("authorizerUri"))
+        check(len(targets) == 1, f"{name}: invokes one function ({sorted(targets)})")
+        authorizer_functions |= targets
+
+    # One function per endpoint group, each with its routes.
+    functions = set(by_type.get("AWS::Lambda::Function", []))
+    routed = {row[2] for row in cfn_routes}
+    check(routed <= functions, f"every route targets a function of the stack ({sorted(routed - functions)})")
+    check(authorizer_functions <= functions, "the authorizer is a function of the stack")
+    check(
+        functions == routed | authorizer_functions,
+        f"every function serves routes or authorizes ({sorted(functions - routed - authorizer_functions)})",
+    )
+    check(not (routed & authorizer_functions), "the authorizer serves no route itself")
+    binaries = {}
+    for fn in sorted(functions):
+        res = resources[fn]
+        props = res["Properties"]
+        routes = sorted(f"{m} {p}" for m, p, f, _ in cfn_routes if f == fn)
+        print(f"  {fn}: {', '.join(routes) if routes else '(authorizer)'}")
+        check(props.get("Runtime") == "provided.al2023", f"{fn}: runtime provided.al2023")
+        check(props.get("Handler") == "bootstrap", f"{fn}: handler bootstrap")
+        check(props.get("Architectures") == ["arm64"], f"{fn}: arm64")
+        binary = res.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        check(res.get("Metadata", {}).get("BuildMethod") == "rust-cargolambda", f"{fn}: built by cargo lambda")
+        check(
+            bool(binary) and Path("functions", binary, "src", "main.rs").is_file(),
+            f"{fn}: its binary `{binary}` is a crate under functions/",
+        )
+        binaries[fn] = binary
+        env = props.get("Environment", {}).get("Variables", {})
+        check(env.get("JWT_SECRET") == {"Ref": "JwtSecret"}, f"{fn}: JWT_SECRET from the NoEcho parameter")
+    check(len(set(binaries.values())) == len(binaries), "one binary per function")
+
+    # API Gateway may invoke each function: one permission per route, and the authorizer's.
+    permissions = {}
+    for pid in by_type.get("AWS::Lambda::Permission", []):
+        props = resources[pid]["Properties"]
+        if props.get("Principal") != "apigateway.amazonaws.com" or props.get("Action") != "lambda:InvokeFunction":
+            continue
+        source = props.get("SourceArn", {})
+        if api_id not in refs_of(source):
+            continue
+        sub = source.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else sub[0]
+        for fn in refs_of(props.get("FunctionName")):
+            permissions.setdefault(fn, []).append(text.split(":")[-1])
+    for method, path, fn, _ in sorted(cfn_routes):
+        arn_path = re.sub(r"\{[^}]+\}", "*", path)
+        wanted = f"/{method}{arn_path}"
+        check(
+            any(text.endswith(wanted) for text in permissions.get(fn, [])),
+            f"API Gateway may invoke {fn} for {method} {path}",
+        )
+    for fn in authorizer_functions:
+        check(
+            any(text.endswith("/authorizers/*") for text in permissions.get(fn, [])),
+            f"API Gateway may invoke the authorizer {fn}",
+        )
+
+    # The table, and per-function IAM policies on it without wildcard actions.
+    tables = by_type.get("AWS::DynamoDB::Table", [])
+    check(len(tables) == 1, f"one DynamoDB table ({tables})")
+    table = tables[0] if tables else None
+    roles_seen = {}
+    for fn in sorted(functions):
+        role_refs = refs_of(resources[fn]["Properties"].get("Role"))
+        role = next(iter(role_refs), None)
+        check(
+            len(role_refs) == 1 and resources.get(role, {}).get("Type") == "AWS::IAM::Role",
+            f"{fn}: has its own execution role",
+        )
+        if role is None or role not in resources:
+            continue
+        roles_seen.setdefault(role, []).append(fn)
+        statements = [
+            st
+            for policy in resources[role]["Properties"].get("Policies", [])
+            for st in as_list(policy["PolicyDocument"].get("Statement", []))
+        ]
+        dynamo = []
+        for st in statements:
+            actions = as_list(st.get("Action", []))
+            check("NotAction" not in st and "NotResource" not in st, f"{fn}: no NotAction/NotResource")
+            check(
+                all(isinstance(a, str) and "*" not in a for a in actions),
+                f"{fn}: no wildcard action ({actions})",
+            )
+            for res in as_list(st.get("Resource", [])):
+                check(res != "*", f"{fn}: no policy on Resource '*'")
+            if any(str(a).startswith("dynamodb:") for a in actions):
+                dynamo.append(st)
+                check(
+                    table is not None
+                    and all(refs_of(r) == {table} for r in as_list(st.get("Resource", []))),
+                    f"{fn}: its DynamoDB actions are on {table} (and its indexes) only",
+                )
+        if fn in authorizer_functions:
+            check(not dynamo, f"{fn}: the authorizer has no DynamoDB access")
+        else:
+            check(bool(dynamo), f"{fn}: has a DynamoDB policy on the table")
+            env = resources[fn]["Properties"].get("Environment", {}).get("Variables", {})
+            check(env.get("DYNAMODB_TABLE") == {"Ref": table}, f"{fn}: DYNAMODB_TABLE names the table")
+        managed = resources[role]["Properties"].get("ManagedPolicyArns", [])
+        check(
+            all("AWSLambdaBasicExecutionRole" in str(arn) for arn in managed),
+            f"{fn}: only the basic execution managed policy ({managed})",
+        )
+    check(all(len(fns) == 1 for fns in roles_seen.values()), "no role is shared between functions")
+
+    params = doc.get("Parameters", {})
+    secret = params.get("JwtSecret", {})
+    check(secret.get("NoEcho") is True and "Default" not in secret, "JwtSecret is a NoEcho parameter without a default")
+    check(secret.get("MinLength", 0) >= 32, "JwtSecret is at least 32 characters")
+    check("ApiUrl" in doc.get("Outputs", {}), "the stack outputs the API URL")
+
+    # The drift test: the dev server's route table is API Gateway's.
+    local_rows = json.loads(Path(routes_path).read_text())
+    local_routes = {(r["method"], r["path"], r["function"], r["protected"]) for r in local_rows}
+    check(len(local_rows) == len(local_routes), "the dev server has no duplicate route")
+    for fn, binary in binaries.items():
+        for r in local_rows:
+            if r["function"] == fn:
+                check(r["binary"] == binary, f"dev server runs {fn} as `{binary}` (not `{r['binary']}`)")
+    only_cfn = sorted(cfn_routes - local_routes)
+    only_local = sorted(local_routes - cfn_routes)
+    for row in only_cfn:
+        print(f"  only in the deployed API:  {row}")
+    for row in only_local:
+        print(f"  only in the dev server:    {row}")
+    check(
+        not only_cfn and not only_local and len(cfn_routes) > 0,
+        f"dev server and API Gateway route the same {len(cfn_routes)} (method, path, function, protected) rows",
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
+    for what in FAILURES:
+        print(f"FAIL: {what}")
+    print(f"template checks: {len(PASSED)} passed, {len(FAILURES)} failed")
+    sys.exit(1 if FAILURES else 0)
