@@ -112,15 +112,20 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoDbStore {
-    client: Client,
+    /// Built on first use, not at cold start: making the HTTPS client reads
+    /// the system's root certificates (about 5 ms), which a cold start that
+    /// serves no store request should not pay.
+    client: std::sync::OnceLock<Client>,
+    client_config: aws_sdk_dynamodb::Config,
     table: String,
     bootstrap: Bootstrap,
     ready: OnceCell<()>,
 }
 
 impl DynamoDbStore {
-    /// Builds the client without calling DynamoDB: the first request that needs
-    /// the table creates it (when `bootstrap.migrate`) and seeds it.
+    /// Reads the AWS configuration without calling DynamoDB or building the
+    /// HTTPS client: the first request that needs the table creates it (when
+    /// `bootstrap.migrate`) and seeds it.
     pub async fn connect(
         config: &DynamoDbConfig,
         bootstrap: Bootstrap,
@@ -176,7 +181,8 @@ impl DynamoDbStore {
             .retry_classifier(TransactionConflictRetry)
             .build();
         Ok(DynamoDbStore {
-            client: Client::from_conf(client_config),
+            client: std::sync::OnceLock::new(),
+            client_config,
             table: config.table.clone(),
             bootstrap,
             ready: OnceCell::new(),
@@ -185,7 +191,8 @@ impl DynamoDbStore {
 
     /// The SDK client, for tools and tests (creating or deleting tables).
     pub fn client(&self) -> &Client {
-        &self.client
+        self.client
+            .get_or_init(|| Client::from_conf(self.client_config.clone()))
     }
 
     pub fn table(&self) -> &str {
@@ -207,7 +214,7 @@ impl DynamoDbStore {
                 Ok::<(), AppError>(())
             })
             .await?;
-        Ok(&self.client)
+        Ok(self.client())
     }
 
     /// Creates the table with its indexes (on-demand capacity) unless it
@@ -270,7 +277,7 @@ impl DynamoDbStore {
                 .build()
                 .expect("index has a name, keys and a projection")
         };
-        self.client
+        self.client()
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)

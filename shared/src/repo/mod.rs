@@ -114,6 +114,8 @@ pub struct Bootstrap {
 
 /// Opens the configured store.
 pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn Store>> {
+    // Unused in a binary built with no store at all (the authorizer).
+    #[allow(unused_variables)]
     let bootstrap = Bootstrap {
         migrate: auto_migrate,
         seed: auto_migrate,
