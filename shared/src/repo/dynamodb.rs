@@ -222,7 +222,7 @@ impl DynamoDbStore {
     /// several instances at once: a concurrent creation is waited for.
     pub async fn create_table_if_missing(&self) -> AppResult<()> {
         match self
-            .client
+            .client()
             .describe_table()
             .table_name(&self.table)
             .send()
@@ -303,7 +303,7 @@ impl DynamoDbStore {
         let deadline = tokio::time::Instant::now() + TABLE_READY_WAIT;
         loop {
             let described = self
-                .client
+                .client()
                 .describe_table()
                 .table_name(&self.table)
                 .send()
@@ -342,7 +342,7 @@ impl DynamoDbStore {
     /// first is `last - count + 1`.
     async fn next_ids(&self, kind: &str, count: usize) -> AppResult<i64> {
         let out = self
-            .client
+            .client()
             .update_item()
             .table_name(&self.table)
             .key("PK", s("COUNTER"))
@@ -392,7 +392,7 @@ impl DynamoDbStore {
     /// condition of item `i` failed: a domain outcome for the caller to map.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> AppResult<Result<(), usize>> {
         let result = self
-            .client
+            .client()
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -462,7 +462,7 @@ impl DynamoDbStore {
     /// Whether the catalog was seeded, read before spending product ids.
     async fn catalog_seeded(&self) -> AppResult<bool> {
         let out = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.table)
             .key("PK", s("CATALOG"))
