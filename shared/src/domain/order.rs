@@ -110,6 +110,23 @@ pub struct NewOrder {
 
 pub const ORDER_STATUS_PENDING: &str = "pending";
 
+impl NewOrder {
+    /// The order this becomes once stored under `order_id`: new orders are pending.
+    pub fn stored_as(&self, order_id: i64) -> Order {
+        Order {
+            order_id,
+            user_id: self.user_id,
+            username: self.username.clone(),
+            items: self.items.clone(),
+            subtotal: self.subtotal,
+            tax: self.tax,
+            total: self.total,
+            status: ORDER_STATUS_PENDING.into(),
+            created_at: self.created_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,15 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
         }
+        // Processes starting at once on one file take turns for the whole
+        // bootstrap: creating the file and switching it to WAL, migrating and
+        // seeding. Some of those steps answer "database is locked" at once,
+        // without waiting out the busy timeout, if they overlap.
+        let bootstrap_lock = if bootstrap.migrate || bootstrap.seed {
+            Some(lock_file(lock_path_for(path)).await?)
+        } else {
+            None
+        };
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(store_error)?
             .filename(path)
@@ -76,42 +85,40 @@ impl SqliteStore {
             .map_err(store_error)?;
         let store = SqliteStore { pool };
         if bootstrap.migrate {
-            store.migrate(path).await?;
+            MIGRATOR
+                .run(&store.pool)
+                .await
+                .map_err(|e| AppError::internal(format!("migrations failed: {e}")))?;
         }
         if bootstrap.seed {
             store
                 .seed_catalog(&sample::catalog(Timestamp::now()))
                 .await?;
         }
+        drop(bootstrap_lock);
         Ok(store)
     }
+}
 
-    /// Runs the embedded migrations under an exclusive lock on a file beside
-    /// the database, so two processes starting at once apply them one after the
-    /// other (the second finds nothing left to do).
-    async fn migrate(&self, path: &Path) -> AppResult<()> {
-        let lock_path = lock_path_for(path);
-        let lock = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)?;
-            file.lock()?;
-            Ok(file)
-        })
-        .await
-        .map_err(AppError::internal)?
-        .map_err(|e| AppError::internal(format!("cannot lock for migrations: {e}")))?;
-        let result = MIGRATOR.run(&self.pool).await;
-        drop(lock);
-        result.map_err(|e| AppError::internal(format!("migrations failed: {e}")))
-    }
+/// An exclusive lock on a file beside the database, held until dropped.
+async fn lock_file(lock_path: PathBuf) -> AppResult<std::fs::File> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        file.lock()?;
+        Ok(file)
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| AppError::internal(format!("cannot lock the database for its bootstrap: {e}")))
 }
 
 fn lock_path_for(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".migrate.lock");
+    name.push(".bootstrap.lock");
     path.with_file_name(name)
 }
 

@@ -436,17 +436,7 @@ impl OrderRepo for ClickHouseStore {
             created_at: seconds(new.created_at)?,
         };
         http.insert(sql::ORDERS, &[&row]).await?;
-        Ok(Order {
-            order_id: id,
-            user_id: new.user_id,
-            username: new.username.clone(),
-            items: new.items.clone(),
-            subtotal: new.subtotal,
-            tax: new.tax,
-            total: new.total,
-            status: ORDER_STATUS_PENDING.into(),
-            created_at: new.created_at,
-        })
+        Ok(new.stored_as(id))
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
