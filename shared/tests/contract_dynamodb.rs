@@ -56,6 +56,8 @@ async fn harness() -> Harness {
             Box::pin(async move {
                 let deleted = cleanup_store
                     .client()
+                    .await
+                    .expect("DynamoDB client")
                     .delete_table()
                     .table_name(cleanup_store.table())
                     .send()

@@ -87,6 +87,8 @@ impl DevServer {
             {
                 let _ = store
                     .client()
+                    .await
+                    .expect("DynamoDB client")
                     .delete_table()
                     .table_name(store.table())
                     .send()

@@ -112,87 +112,39 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoDbStore {
-    /// Built on first use, not at cold start: making the HTTPS client reads
-    /// the system's root certificates (about 5 ms), which a cold start that
-    /// serves no store request should not pay.
-    client: std::sync::OnceLock<Client>,
-    client_config: aws_sdk_dynamodb::Config,
+    /// Built on first use, not at cold start: loading the AWS configuration
+    /// builds the HTTPS client, which reads the system's root certificates
+    /// (about 5 ms), and a cold start that serves no store request should not pay.
+    client: OnceCell<Client>,
+    config: DynamoDbConfig,
     table: String,
     bootstrap: Bootstrap,
     ready: OnceCell<()>,
 }
 
 impl DynamoDbStore {
-    /// Reads the AWS configuration without calling DynamoDB or building the
-    /// HTTPS client: the first request that needs the table creates it (when
-    /// `bootstrap.migrate`) and seeds it.
+    /// Prepares the store without calling DynamoDB or building the HTTPS
+    /// client: the first request that needs the table builds the client,
+    /// creates the table (when `bootstrap.migrate`) and seeds it.
     pub async fn connect(
         config: &DynamoDbConfig,
         bootstrap: Bootstrap,
     ) -> AppResult<DynamoDbStore> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(config.connect_timeout)
-            .operation_timeout(config.operation_timeout)
-            .build();
-        // The standard mode (with its retry quota), with DynamoDB's usual base
-        // delay of 25 ms instead of the generic 1 s: conflicts and throttling
-        // clear in milliseconds, and the operation timeout bounds the total.
-        let retries = RetryConfig::standard()
-            .with_max_attempts(5)
-            .with_initial_backoff(Duration::from_millis(25))
-            .with_max_backoff(Duration::from_secs(1));
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .retry_config(retries);
-        if let Some(endpoint) = &config.endpoint {
-            // A local server: region and credentials from the environment or
-            // the profile files when present, else placeholders (a local server
-            // accepts any). The instance-metadata and SSO providers are left
-            // out on purpose: probing them off AWS costs seconds per client.
-            let region = RegionProviderChain::first_try(
-                aws_config::environment::EnvironmentVariableRegionProvider::new(),
-            )
-            .or_else(aws_config::profile::ProfileFileRegionProvider::builder().build())
-            .or_else(Region::new(LOCAL_REGION));
-            let credentials = CredentialsProviderChain::first_try(
-                "Environment",
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            )
-            .or_else(
-                "Profile",
-                aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
-            )
-            .or_else(
-                "LocalPlaceholder",
-                Credentials::new("local", "local", None, None, "dynamodb-local"),
-            );
-            loader = loader
-                .endpoint_url(endpoint)
-                .region(region)
-                .credentials_provider(credentials);
-        }
-        let sdk_config = loader.load().await;
-        if sdk_config.region().is_none() {
-            return Err(AppError::internal(
-                "configuration: no AWS region (set AWS_REGION, or DYNAMODB_ENDPOINT for a local server)",
-            ));
-        }
-        let client_config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
-            .retry_classifier(TransactionConflictRetry)
-            .build();
         Ok(DynamoDbStore {
-            client: std::sync::OnceLock::new(),
-            client_config,
+            client: OnceCell::new(),
+            config: config.clone(),
             table: config.table.clone(),
             bootstrap,
             ready: OnceCell::new(),
         })
     }
 
-    /// The SDK client, for tools and tests (creating or deleting tables).
-    pub fn client(&self) -> &Client {
+    /// The SDK client, built once (for tools and tests too: creating or
+    /// deleting tables).
+    pub async fn client(&self) -> AppResult<&Client> {
         self.client
-            .get_or_init(|| Client::from_conf(self.client_config.clone()))
+            .get_or_try_init(|| build_client(&self.config))
+            .await
     }
 
     pub fn table(&self) -> &str {
@@ -214,7 +166,7 @@ impl DynamoDbStore {
                 Ok::<(), AppError>(())
             })
             .await?;
-        Ok(self.client())
+        self.client().await
     }
 
     /// Creates the table with its indexes (on-demand capacity) unless it
@@ -223,6 +175,7 @@ impl DynamoDbStore {
     pub async fn create_table_if_missing(&self) -> AppResult<()> {
         match self
             .client()
+            .await?
             .describe_table()
             .table_name(&self.table)
             .send()
@@ -233,7 +186,7 @@ impl DynamoDbStore {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_resource_not_found_exception()) =>
             {
-                let created = self.create_table().await;
+                let created = self.create_table(self.client().await?).await;
                 match created {
                     Ok(()) => tracing::info!(table = %self.table, "created the DynamoDB table"),
                     Err(e)
@@ -249,6 +202,7 @@ impl DynamoDbStore {
 
     async fn create_table(
         &self,
+        client: &Client,
     ) -> Result<(), SdkError<aws_sdk_dynamodb::operation::create_table::CreateTableError>> {
         let key = |name: &str, kind: KeyType| {
             KeySchemaElement::builder()
@@ -277,7 +231,7 @@ impl DynamoDbStore {
                 .build()
                 .expect("index has a name, keys and a projection")
         };
-        self.client()
+        client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
@@ -304,6 +258,7 @@ impl DynamoDbStore {
         loop {
             let described = self
                 .client()
+                .await?
                 .describe_table()
                 .table_name(&self.table)
                 .send()
@@ -343,6 +298,7 @@ impl DynamoDbStore {
     async fn next_ids(&self, kind: &str, count: usize) -> AppResult<i64> {
         let out = self
             .client()
+            .await?
             .update_item()
             .table_name(&self.table)
             .key("PK", s("COUNTER"))
@@ -393,6 +349,7 @@ impl DynamoDbStore {
     async fn transact(&self, items: Vec<TransactWriteItem>) -> AppResult<Result<(), usize>> {
         let result = self
             .client()
+            .await?
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
@@ -463,6 +420,7 @@ impl DynamoDbStore {
     async fn catalog_seeded(&self) -> AppResult<bool> {
         let out = self
             .client()
+            .await?
             .get_item()
             .table_name(&self.table)
             .key("PK", s("CATALOG"))
@@ -1137,6 +1095,62 @@ impl Store for DynamoDbStore {
     async fn ping(&self) -> AppResult<()> {
         self.get("HEALTH".to_owned(), "PING").await.map(|_| ())
     }
+}
+
+/// The SDK client for the configured endpoint: standard retries tuned for
+/// DynamoDB, short timeouts, and local placeholders when a local endpoint is set.
+async fn build_client(config: &DynamoDbConfig) -> AppResult<Client> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(config.connect_timeout)
+        .operation_timeout(config.operation_timeout)
+        .build();
+    // The standard mode (with its retry quota), with DynamoDB's usual base
+    // delay of 25 ms instead of the generic 1 s: conflicts and throttling
+    // clear in milliseconds, and the operation timeout bounds the total.
+    let retries = RetryConfig::standard()
+        .with_max_attempts(5)
+        .with_initial_backoff(Duration::from_millis(25))
+        .with_max_backoff(Duration::from_secs(1));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(retries);
+    if let Some(endpoint) = &config.endpoint {
+        // A local server: region and credentials from the environment or
+        // the profile files when present, else placeholders (a local server
+        // accepts any). The instance-metadata and SSO providers are left
+        // out on purpose: probing them off AWS costs seconds per client.
+        let region = RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(aws_config::profile::ProfileFileRegionProvider::builder().build())
+        .or_else(Region::new(LOCAL_REGION));
+        let credentials = CredentialsProviderChain::first_try(
+            "Environment",
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .or_else(
+            "Profile",
+            aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
+        )
+        .or_else(
+            "LocalPlaceholder",
+            Credentials::new("local", "local", None, None, "dynamodb-local"),
+        );
+        loader = loader
+            .endpoint_url(endpoint)
+            .region(region)
+            .credentials_provider(credentials);
+    }
+    let sdk_config = loader.load().await;
+    if sdk_config.region().is_none() {
+        return Err(AppError::internal(
+            "configuration: no AWS region (set AWS_REGION, or DYNAMODB_ENDPOINT for a local server)",
+        ));
+    }
+    let client_config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+        .retry_classifier(TransactionConflictRetry)
+        .build();
+    Ok(Client::from_conf(client_config))
 }
 
 #[cfg(test)]
