@@ -28,6 +28,22 @@ pub struct NewProduct {
     pub created_at: Timestamp,
 }
 
+impl NewProduct {
+    /// The product this becomes once stored under `product_id`: not yet updated.
+    pub fn stored_as(&self, product_id: i64) -> Product {
+        Product {
+            product_id,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            price: self.price,
+            category: self.category.clone(),
+            in_stock: self.in_stock,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
 /// A partial update, validated; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProductPatch {

@@ -850,16 +850,7 @@ impl ProductRepo for DynamoDbStore {
             .send()
             .await
             .map_err(store_error)?;
-        Ok(Product {
-            product_id: id,
-            name: new.name.clone(),
-            description: new.description.clone(),
-            price: new.price,
-            category: new.category.clone(),
-            in_stock: new.in_stock,
-            created_at: new.created_at,
-            updated_at: new.created_at,
-        })
+        Ok(new.stored_as(id))
     }
 
     async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>> {

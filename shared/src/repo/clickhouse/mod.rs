@@ -370,16 +370,7 @@ impl ProductRepo for ClickHouseStore {
         let id = self.allocate_ids(1).await?[0];
         http.insert(sql::PRODUCTS, &[ProductRow::created(id, new)?])
             .await?;
-        Ok(Product {
-            product_id: id,
-            name: new.name.clone(),
-            description: new.description.clone(),
-            price: new.price,
-            category: new.category.clone(),
-            in_stock: new.in_stock,
-            created_at: new.created_at,
-            updated_at: new.created_at,
-        })
+        Ok(new.stored_as(id))
     }
 
     async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>> {
