@@ -1,7 +1,7 @@
 """Runs the ClickHouse backend's statements on a current ClickHouse engine.
 
 Reads {"statements": [{"name", "sql", "data", "expect"}]} on stdin (written by
-shared/tests/clickhouse_sql_modern.rs from the backend's own sql.rs), runs each
+shared/contract/tests/clickhouse_sql_modern.rs from the backend's own sql.rs), runs each
 in order in a fresh in-process chdb database, and compares the answer with
 "expect" (JSON lines) where one is given. Exits non-zero, naming every failing
 statement, if any fails; prints one line per statement.

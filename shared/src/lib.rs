@@ -13,8 +13,6 @@ pub mod repo;
 pub mod sample;
 pub mod service;
 pub mod telemetry;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 pub mod web;
 
 pub use app::App;

@@ -41,9 +41,9 @@ impl DevServer {
     }
 
     pub async fn postgres(extra: &[(&str, &str)]) -> DevServer {
-        let (name, url) = shared::testkit::postgres::fresh_database("e2e").await;
+        let (name, url) = contract::servers::postgres::fresh_database("e2e").await;
         let cleanup =
-            Box::pin(async move { shared::testkit::postgres::drop_database(&name).await });
+            Box::pin(async move { contract::servers::postgres::drop_database(&name).await });
         DevServer::start(
             "postgres",
             &[("DB_DRIVER", "postgres"), ("DATABASE_URL", &url)],
@@ -54,8 +54,8 @@ impl DevServer {
     }
 
     pub async fn clickhouse(extra: &[(&str, &str)]) -> DevServer {
-        use shared::testkit::clickhouse::{drop_database, server_url};
-        let name = shared::testkit::unique_name("e2e");
+        use contract::servers::clickhouse::{drop_database, server_url};
+        let name = contract::unique_name("e2e");
         let store = [
             ("DB_DRIVER", "clickhouse"),
             ("CLICKHOUSE_URL", &server_url()),
@@ -70,7 +70,7 @@ impl DevServer {
     pub async fn dynamodb(extra: &[(&str, &str)]) -> DevServer {
         let endpoint = std::env::var("TEST_DYNAMODB_ENDPOINT")
             .unwrap_or_else(|_| "http://127.0.0.1:8000".into());
-        let table = shared::testkit::unique_name("e2e");
+        let table = contract::unique_name("e2e");
         let config = shared::config::DynamoDbConfig {
             table: table.clone(),
             endpoint: Some(endpoint.clone()),

@@ -5,17 +5,16 @@
 //! answer the tests fail loudly, they never pass by skipping. Also here: every
 //! statement of the backend runs on this server with the expected answers, and
 //! an absent or silent server gives a fast `Unavailable`, never a hang.
-#![cfg(feature = "clickhouse")]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use contract::Harness;
 use shared::config::ClickHouseConfig;
 use shared::domain::{NewUser, Timestamp, Username};
 use shared::error::AppError;
 use shared::repo::clickhouse::{ClickHouseStore, sql};
 use shared::repo::{Bootstrap, InvoiceRepo, ProductRepo, Store, UserRepo};
-use shared::testkit::Harness;
 
 fn server_url() -> String {
     std::env::var("TEST_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
@@ -49,7 +48,7 @@ async fn run(database: Option<&str>, sql: &str, data: Option<&str>) -> Result<St
 }
 
 fn fresh_name() -> String {
-    shared::testkit::unique_name("contract")
+    contract::unique_name("contract")
 }
 
 fn config(url: String, database: String) -> ClickHouseConfig {
@@ -86,7 +85,7 @@ async fn harness() -> Harness {
     }
 }
 
-shared::repository_contract_suite!(harness);
+contract::repository_contract_suite!(harness);
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
