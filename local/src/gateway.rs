@@ -24,7 +24,7 @@ use http::{HeaderMap, Method, Request as HttpRequest, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::TokenKeys;
 use shared::domain::Timestamp;
-use shared::web::{error_response, match_pattern};
+use shared::web::{RouteTable, error_response};
 use shared::{App, AppError};
 
 use crate::functions::{Handler, http_handler};
@@ -43,6 +43,9 @@ pub struct Gateway {
     app: Arc<App>,
     keys: Arc<TokenKeys>,
     routes: Vec<Route>,
+    /// Matches a request to an index into `routes`: the same matcher the
+    /// functions use inside themselves.
+    table: RouteTable<usize>,
     next_id: AtomicU64,
 }
 
@@ -63,11 +66,24 @@ impl Gateway {
                 Ok(Route { spec, handler })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let table = RouteTable::new(
+            routes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let method = Method::from_bytes(r.spec.method.as_bytes()).map_err(|_| {
+                        format!("template route has a bad method: {}", r.spec.method)
+                    })?;
+                    Ok((method, r.spec.path.clone(), i))
+                })
+                .collect::<Result<Vec<_>, String>>()?,
+        );
         let keys = app.tokens.clone();
         Ok(Gateway {
             app,
             keys,
             routes,
+            table,
             next_id: AtomicU64::new(1),
         })
     }
@@ -93,31 +109,8 @@ impl Gateway {
         method: &Method,
         path: &str,
     ) -> Result<(&Route, BTreeMap<String, String>), AppError> {
-        let mut path_known = false;
-        let mut best: Option<(usize, &Route, BTreeMap<String, String>)> = None;
-        for route in &self.routes {
-            let Some((literals, params)) = match_pattern(&route.spec.path, path) else {
-                continue;
-            };
-            path_known = true;
-            if route.spec.method != method.as_str() {
-                continue;
-            }
-            if best.as_ref().is_none_or(|(l, _, _)| literals > *l) {
-                best = Some((literals, route, params.into_iter().collect()));
-            }
-        }
-        match best {
-            Some((_, route, params)) => Ok((route, params)),
-            None if path_known => Err(AppError::MethodNotAllowed {
-                method: method.to_string(),
-                path: path.into(),
-            }),
-            None => Err(AppError::RouteNotFound {
-                method: method.to_string(),
-                path: path.into(),
-            }),
-        }
+        let (index, params) = self.table.find(method, path)?;
+        Ok((&self.routes[*index], params.into_iter().collect()))
     }
 }
 

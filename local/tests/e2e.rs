@@ -814,11 +814,21 @@ async fn bodies(s: &DevServer, alice: &str) {
     );
     let (status, body) = s.send("GET", "/no/such/route", None, None).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "route_not_found");
-    let (status, body) = s.send("DELETE", "/products/1", Some(alice), None).await;
+    let response = s.raw("DELETE", "/products/1", Some(alice), None).await;
+    let allow = response
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let (status, body) = (response.status(), response.json::<Value>().await.unwrap());
     assert_error(
         status,
         &body,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
     );
+    // RFC 9110: a 405 lists the methods the path takes.
+    assert_eq!(allow.as_deref(), Some("GET, PUT"));
+    let response = s.raw("PATCH", "/orders", Some(alice), None).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, POST");
 }

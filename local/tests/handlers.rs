@@ -163,3 +163,16 @@ async fn the_authorizer_refuses_forged_tokens_and_admits_valid_ones() {
         serde_json::json!({"user_id": "1", "username": "alice", "role": "customer"})
     );
 }
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_with_allow() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let response = health::handle(app, event("health-wrong-method.json")).await;
+    assert_eq!(response.headers()["allow"], "GET");
+    let (status, body) = status_and_body(response);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+}

@@ -21,8 +21,13 @@ pub enum AppError {
     Forbidden(String),
     #[error("no route for {method} {path}")]
     RouteNotFound { method: String, path: String },
+    /// `allow` lists the methods the path takes, for the `Allow` header (RFC 9110).
     #[error("method {method} is not allowed on {path}")]
-    MethodNotAllowed { method: String, path: String },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: Vec<String>,
+    },
     #[error("product {0} not found")]
     ProductNotFound(i64),
     /// A product named inside a request body (an order line) does not exist: 400, not 404.

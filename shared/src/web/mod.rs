@@ -4,7 +4,7 @@
 
 mod router;
 
-pub use router::{Params, RouteTable, match_pattern};
+pub use router::{Params, RouteTable};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -90,7 +90,7 @@ struct ErrorBody<'a> {
 }
 
 pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
-    json(
+    let mut response = json(
         err.status(),
         &ErrorBody {
             error: err.public_message(),
@@ -98,7 +98,13 @@ pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
             timestamp: Timestamp::now().rfc3339(),
             request_id,
         },
-    )
+    );
+    if let AppError::MethodNotAllowed { allow, .. } = err
+        && let Ok(value) = HeaderValue::from_str(&allow.join(", "))
+    {
+        response.headers_mut().insert(http::header::ALLOW, value);
+    }
+    response
 }
 
 /// Turns a handler's result into the response, logging failures: 5xx with their

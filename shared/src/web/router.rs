@@ -9,37 +9,53 @@ use crate::error::AppError;
 /// Path parameters, percent-decoded.
 pub type Params = HashMap<String, String>;
 
-pub struct RouteTable<R: Copy> {
-    routes: Vec<(http::Method, &'static str, R)>,
+/// A table of `(method, pattern, route)` rows: each function's own, and the dev
+/// server's whole API (read from `template.yaml`). The one matcher of the project.
+pub struct RouteTable<R> {
+    routes: Vec<(http::Method, String, R)>,
 }
 
-impl<R: Copy> RouteTable<R> {
-    pub fn new(routes: Vec<(http::Method, &'static str, R)>) -> Self {
-        RouteTable { routes }
+impl<R> RouteTable<R> {
+    pub fn new<P: Into<String>>(routes: Vec<(http::Method, P, R)>) -> Self {
+        RouteTable {
+            routes: routes
+                .into_iter()
+                .map(|(method, pattern, route)| (method, pattern.into(), route))
+                .collect(),
+        }
     }
 
     /// The route for this method and path, with its parameters; 404 when no
-    /// pattern matches the path, 405 when one does but not for this method.
-    pub fn find(&self, method: &http::Method, path: &str) -> Result<(R, Params), AppError> {
-        let mut best: Option<(usize, R, Params)> = None;
-        let mut path_known = false;
+    /// pattern matches the path, 405 (with the methods the path takes) when
+    /// one does but not for this method.
+    pub fn find(&self, method: &http::Method, path: &str) -> Result<(&R, Params), AppError> {
+        let mut best: Option<(usize, &R, Params)> = None;
+        let mut allowed: Vec<&http::Method> = Vec::new();
         for (route_method, pattern, route) in &self.routes {
             let Some((literals, params)) = match_pattern(pattern, path) else {
                 continue;
             };
-            path_known = true;
+            if !allowed.contains(&route_method) {
+                allowed.push(route_method);
+            }
             if route_method != method {
                 continue;
             }
             if best.as_ref().is_none_or(|(l, _, _)| literals > *l) {
-                best = Some((literals, *route, params));
+                best = Some((literals, route, params));
             }
         }
         match best {
             Some((_, route, params)) => Ok((route, params)),
-            None if path_known => Err(AppError::MethodNotAllowed {
+            None if !allowed.is_empty() => Err(AppError::MethodNotAllowed {
                 method: method.to_string(),
                 path: path.to_owned(),
+                // Sorted, so every function and the dev server list them alike.
+                allow: {
+                    let mut allow: Vec<String> = allowed.iter().map(|m| m.to_string()).collect();
+                    allow.sort();
+                    allow
+                },
             }),
             None => Err(AppError::RouteNotFound {
                 method: method.to_string(),
@@ -50,7 +66,7 @@ impl<R: Copy> RouteTable<R> {
 }
 
 /// Matches a pattern; returns how many literal segments it has and the captures.
-pub fn match_pattern(pattern: &str, path: &str) -> Option<(usize, Params)> {
+fn match_pattern(pattern: &str, path: &str) -> Option<(usize, Params)> {
     let pattern_segments: Vec<&str> = pattern.trim_matches('/').split('/').collect();
     let path_segments: Vec<&str> = path
         .trim_end_matches('/')
@@ -102,22 +118,30 @@ mod tests {
             (Method::PUT, "/products/{id}/stock", 3),
         ]);
         let (r, p) = table.find(&Method::GET, "/products/7").unwrap();
-        assert_eq!((r, p["id"].as_str()), (1, "7"));
+        assert_eq!((*r, p["id"].as_str()), (1, "7"));
         let (r, p) = table
             .find(&Method::GET, "/products/category/Home%20%26%20Garden")
             .unwrap();
-        assert_eq!((r, p["category"].as_str()), (2, "Home & Garden"));
+        assert_eq!((*r, p["category"].as_str()), (2, "Home & Garden"));
         assert_eq!(
             table
                 .find(&Method::PUT, "/products/category/stock")
                 .unwrap()
                 .0,
-            3
+            &3
         );
-        assert!(matches!(
-            table.find(&Method::DELETE, "/products/7"),
-            Err(AppError::MethodNotAllowed { .. })
-        ));
+        match table.find(&Method::DELETE, "/products/7") {
+            Err(AppError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, ["GET"]),
+            other => panic!("expected 405, got {:?}", other.map(|(r, _)| *r)),
+        }
+        match table.find(&Method::GET, "/products/category/stock") {
+            Ok((r, _)) => assert_eq!(*r, 2),
+            Err(e) => panic!("{e:?}"),
+        }
+        match table.find(&Method::POST, "/products/category/stock") {
+            Err(AppError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, ["GET", "PUT"]),
+            other => panic!("expected 405, got {:?}", other.map(|(r, _)| *r)),
+        }
         assert!(matches!(
             table.find(&Method::GET, "/nope"),
             Err(AppError::RouteNotFound { .. })
