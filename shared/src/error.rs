@@ -50,6 +50,15 @@ pub enum AppError {
     /// The invoice changed while we were updating it, more times than we retry.
     #[error("the invoice was changed concurrently; retry the request")]
     Conflict,
+    /// A malformed `Idempotency-Key` header.
+    #[error("{0}")]
+    InvalidIdempotencyKey(&'static str),
+    /// The key was used before with a different method, path or body.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    /// The first request with this key is still running.
+    #[error("a request with this Idempotency-Key is still running; retry later")]
+    IdempotencyKeyInUse { retry_after_seconds: u64 },
     /// The store did not answer (down, timed out, throttled).
     #[error("the service is temporarily unavailable; retry later")]
     Unavailable(String),
@@ -94,6 +103,9 @@ impl AppError {
             AppError::ProductOutOfStock(_) => "product_out_of_stock",
             AppError::InvalidStatusTransition { .. } => "invalid_status_transition",
             AppError::Conflict => "conflict",
+            AppError::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
+            AppError::IdempotencyKeyReused => "idempotency_key_reused",
+            AppError::IdempotencyKeyInUse { .. } => "idempotency_key_in_use",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -103,7 +115,9 @@ impl AppError {
         match self {
             AppError::Validation(_)
             | AppError::InvalidJson(_)
-            | AppError::UnknownProductInOrder(_) => StatusCode::BAD_REQUEST,
+            | AppError::UnknownProductInOrder(_)
+            | AppError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
+            AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -117,7 +131,8 @@ impl AppError {
             AppError::UsernameTaken
             | AppError::ProductOutOfStock(_)
             | AppError::InvalidStatusTransition { .. }
-            | AppError::Conflict => StatusCode::CONFLICT,
+            | AppError::Conflict
+            | AppError::IdempotencyKeyInUse { .. } => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

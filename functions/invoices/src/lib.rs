@@ -7,7 +7,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::App;
-use shared::domain::{InvoiceStatus, parse_id};
+use shared::domain::{Invoice, InvoiceStatus, parse_id};
 use shared::web::{self, HttpResult, RouteTable};
 
 #[derive(Clone, Copy)]
@@ -49,18 +49,36 @@ async fn route(app: &App, req: &Request) -> HttpResult {
     let caller = web::identity(req, &app.tokens)?;
     match route {
         Route::Create => {
-            let body: CreateBody = web::parse_json(req)?;
-            let order_id = parse_id(&body.order_id.to_string(), "order_id")?;
-            let (invoice, created) = app.invoices.create_for_order(&caller, order_id).await?;
-            if created {
-                tracing::info!(invoice_id = invoice.invoice_id, order_id, "invoice created");
-                Ok(web::created(
-                    &format!("/invoices/{}", invoice.invoice_id),
-                    &invoice,
-                ))
-            } else {
-                Ok(web::json(StatusCode::OK, &invoice))
-            }
+            let respond = |(invoice, created): &(Invoice, bool)| {
+                if *created {
+                    web::created(&format!("/invoices/{}", invoice.invoice_id), invoice)
+                } else {
+                    web::json(StatusCode::OK, invoice)
+                }
+            };
+            web::idempotency::respond_once(
+                &*app.store,
+                req,
+                caller.user_id,
+                &respond,
+                async |idem| {
+                    let body: CreateBody = web::parse_json(req)?;
+                    let order_id = parse_id(&body.order_id.to_string(), "order_id")?;
+                    let result = app
+                        .invoices
+                        .create_for_order(&caller, order_id, idem)
+                        .await?;
+                    if result.1 {
+                        tracing::info!(
+                            invoice_id = result.0.invoice_id,
+                            order_id,
+                            "invoice created"
+                        );
+                    }
+                    Ok(result)
+                },
+            )
+            .await
         }
         Route::Get => {
             let id = parse_id(&params["id"], "invoice id")?;

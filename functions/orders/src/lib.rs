@@ -3,10 +3,10 @@
 
 use std::sync::{Arc, LazyLock};
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use shared::domain::Identity;
+use shared::domain::{Identity, Order};
 use shared::web::{self, HttpResult, RouteTable};
 use shared::{App, AppError};
 
@@ -79,21 +79,27 @@ async fn route(app: &App, req: &Request) -> HttpResult {
     };
     match route {
         Route::PlaceOwn | Route::PlaceFor => {
-            let body: OrderBody = web::parse_json(req)?;
-            let order = app.orders.place(&owner, &body.lines()?).await?;
-            tracing::info!(
-                order_id = order.order_id,
-                user_id = owner.user_id,
-                "order placed"
-            );
-            let mut response = web::json(StatusCode::CREATED, &order);
             // There is no single-order route; the order is listed under its owner.
-            if let Ok(location) = format!("/orders/{}", owner.username).parse() {
-                response
-                    .headers_mut()
-                    .insert(lambda_http::http::header::LOCATION, location);
-            }
-            Ok(response)
+            let location = format!("/orders/{}", owner.username);
+            let respond = |order: &Order| web::created(&location, order);
+            // Keys belong to the caller, who may be an admin ordering for someone.
+            web::idempotency::respond_once(
+                &*app.store,
+                req,
+                caller.user_id,
+                &respond,
+                async |idem| {
+                    let body: OrderBody = web::parse_json(req)?;
+                    let order = app.orders.place(&owner, &body.lines()?, idem).await?;
+                    tracing::info!(
+                        order_id = order.order_id,
+                        user_id = owner.user_id,
+                        "order placed"
+                    );
+                    Ok(order)
+                },
+            )
+            .await
         }
         Route::ListOwn | Route::ListFor => {
             let page = web::page_request(req)?;

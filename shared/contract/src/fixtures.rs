@@ -87,11 +87,11 @@ pub async fn invoiced_order(store: &Arc<dyn Store>, owner: &Identity) -> shared:
         .await
         .unwrap();
     let order = store
-        .place_order(&new_order(owner, product.product_id, 1, 1000))
+        .place_order(&new_order(owner, product.product_id, 1, 1000), None)
         .await
         .unwrap();
     store
-        .create_invoice_once(&new_invoice(&order))
+        .create_invoice_once(&new_invoice(&order), None)
         .await
         .unwrap()
         .0

@@ -12,13 +12,13 @@ use crate::fixtures::*;
 pub async fn one_invoice_per_order_under_concurrent_creators(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let order = store
-        .place_order(&new_order(&alice, 1, 2, 250))
+        .place_order(&new_order(&alice, 1, 2, 250), None)
         .await
         .unwrap();
     let creators = (0..32).map(|_| {
         let store = store.clone();
         let new = new_invoice(&order);
-        tokio::spawn(async move { store.create_invoice_once(&new).await })
+        tokio::spawn(async move { store.create_invoice_once(&new, None).await })
     });
     let results: Vec<_> = join_all(creators)
         .await

@@ -13,6 +13,7 @@ use shared::repo::Store;
 
 pub mod catalog;
 pub mod fixtures;
+pub mod idempotency;
 pub mod ids;
 pub mod invoices;
 pub mod orders;
@@ -22,6 +23,7 @@ pub mod users;
 /// Every case, by the name the suite macro expands.
 pub mod cases {
     pub use crate::catalog::*;
+    pub use crate::idempotency::*;
     pub use crate::ids::*;
     pub use crate::invoices::*;
     pub use crate::orders::*;
@@ -83,6 +85,11 @@ macro_rules! repository_contract_suite {
             status_moves_are_compare_and_set,
             concurrent_status_moves_have_one_winner,
             ids_are_positive_and_below_2_pow_53,
+            a_finished_key_replays_and_refuses_other_requests,
+            a_running_key_is_in_progress_then_taken_over_without_a_second_order,
+            concurrent_requests_with_one_key_make_one_order,
+            keys_expire_after_24_hours,
+            a_released_key_runs_again_and_only_its_holder_finishes,
         );
     };
     (@cases $harness:path; $($case:ident),* $(,)?) => {

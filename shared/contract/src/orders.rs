@@ -22,7 +22,7 @@ pub async fn orders_are_stored_whole_and_listed_per_owner(store: Arc<dyn Store>)
         unit_price: Money::from_cents(10),
         total: Money::from_cents(20),
     });
-    let placed = store.place_order(&order).await.unwrap();
+    let placed = store.place_order(&order, None).await.unwrap();
     assert_eq!(placed.items, order.items);
     assert_eq!(
         (placed.subtotal, placed.tax, placed.total),
@@ -49,7 +49,7 @@ pub async fn orders_are_stored_whole_and_listed_per_owner(store: Arc<dyn Store>)
     );
 
     store
-        .place_order(&new_order(&bob, p.product_id, 1, 150))
+        .place_order(&new_order(&bob, p.product_id, 1, 150), None)
         .await
         .unwrap();
     let alices = store
@@ -68,7 +68,7 @@ pub async fn order_lists_paginate_newest_first(store: Arc<dyn Store>) {
     for _ in 0..5 {
         ids.push(
             store
-                .place_order(&new_order(&alice, 1, 1, 100))
+                .place_order(&new_order(&alice, 1, 1, 100), None)
                 .await
                 .unwrap()
                 .order_id,

@@ -1,12 +1,14 @@
 //! Validated domain types. A value of one of these types is valid by construction:
 //! parsing is the only way in from the outside.
 
+pub mod idempotency;
 pub mod invoice;
 pub mod money;
 pub mod order;
 pub mod product;
 pub mod user;
 
+pub use idempotency::{ClaimOutcome, IdemClaim, IdemFinish, IdempotencyKey, StoredResponse};
 pub use invoice::{Invoice, InvoiceItem, InvoiceStatus, NewInvoice, StatusChange};
 pub use money::Money;
 pub use order::{NewOrder, Order, OrderItem, OrderLine, Quantity};

@@ -86,16 +86,21 @@ use aws_sdk_dynamodb::types::{
 };
 use tokio::sync::OnceCell;
 
-use super::{Bootstrap, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec};
+use super::{
+    Bootstrap, IdempotencyRepo, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec,
+};
 use crate::config::DynamoDbConfig;
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, InvoiceStatus, MAX_ID, Money, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page,
-    PageRequest, Product, ProductPatch, StatusChange, Timestamp, User, UserRecord,
+    ClaimOutcome, IdemClaim, IdemFinish, Invoice, InvoiceStatus, MAX_ID, Money, NewInvoice,
+    NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product, ProductPatch, StatusChange,
+    StoredResponse, Timestamp, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 use crate::sample;
+
+mod idempotency;
 
 /// The index of the id-ordered lists: all products, a user's orders, a user's invoices.
 pub const GSI1: &str = "GSI1";
@@ -347,11 +352,31 @@ impl DynamoDbStore {
     /// Runs a transaction. `Ok(Err(i))` when it was cancelled because the
     /// condition of item `i` failed: a domain outcome for the caller to map.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> AppResult<Result<(), usize>> {
+        self.transact_with(items, None).await
+    }
+
+    /// `transact` with a ClientRequestToken: DynamoDB answers a repeat of the
+    /// same request within 10 minutes with success, without running it again,
+    /// so the SDK's retry of a transaction that succeeded is not an error.
+    async fn transact_once(
+        &self,
+        items: Vec<TransactWriteItem>,
+        token: &str,
+    ) -> AppResult<Result<(), usize>> {
+        self.transact_with(items, Some(token)).await
+    }
+
+    async fn transact_with(
+        &self,
+        items: Vec<TransactWriteItem>,
+        token: Option<&str>,
+    ) -> AppResult<Result<(), usize>> {
         let result = self
             .client()
             .await?
             .transact_write_items()
             .set_transact_items(Some(items))
+            .set_client_request_token(token.map(str::to_owned))
             .send()
             .await;
         match result {
@@ -920,19 +945,43 @@ impl ProductRepo for DynamoDbStore {
 
 #[async_trait]
 impl OrderRepo for DynamoDbStore {
-    async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
+    async fn place_order(
+        &self,
+        new: &NewOrder,
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order> {
         let client = self.ready().await?;
         let id = self.next_id("ORDER").await?;
-        // One item holds the order and all its lines: one PutItem, all or nothing.
-        client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(order_item(id, new)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(new.stored_as(id))
+        let order = new.stored_as(id);
+        let Some(idem) = idem else {
+            // One item holds the order and all its lines: one PutItem, all or nothing.
+            client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(order_item(id, new)))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await
+                .map_err(store_error)?;
+            return Ok(order);
+        };
+        // With a key: the order and its remembered response in one transaction.
+        let finish = self.finish_item(idem.claim, &(idem.render)(&order))?;
+        match self
+            .transact_once(
+                vec![self.put_new(order_item(id, new))?, finish],
+                &idem.claim.token,
+            )
+            .await?
+        {
+            Ok(()) => Ok(order),
+            Err(1) => Err(AppError::IdempotencyKeyInUse {
+                retry_after_seconds: 1,
+            }),
+            Err(_) => Err(AppError::internal(
+                "an order id from the counter already exists",
+            )),
+        }
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
@@ -960,7 +1009,11 @@ impl OrderRepo for DynamoDbStore {
 
 #[async_trait]
 impl InvoiceRepo for DynamoDbStore {
-    async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
+    async fn create_invoice_once(
+        &self,
+        new: &NewInvoice,
+        idem: Option<&IdemFinish<'_, (Invoice, bool)>>,
+    ) -> AppResult<(Invoice, bool)> {
         // The common repeat (an order invoiced before) costs one read and no id.
         if let Some(existing) = self.get_invoice_by_order(new.order_id).await? {
             return Ok((existing, false));
@@ -972,12 +1025,18 @@ impl InvoiceRepo for DynamoDbStore {
             ("invoice_id".to_owned(), n(id)),
         ]);
         let item = invoice_item(id, new);
-        let created = invoice(&item)?;
-        match self
-            .transact(vec![self.put_new(guard)?, self.put_new(item)?])
-            .await?
-        {
-            Ok(()) => Ok((created, true)),
+        let created = (invoice(&item)?, true);
+        let mut writes = vec![self.put_new(guard)?, self.put_new(item)?];
+        let outcome = match idem {
+            // With a key, its remembered response joins the transaction.
+            Some(idem) => {
+                writes.push(self.finish_item(idem.claim, &(idem.render)(&created))?);
+                self.transact_once(writes, &idem.claim.token).await?
+            }
+            None => self.transact(writes).await?,
+        };
+        match outcome {
+            Ok(()) => Ok(created),
             // Another creator won the guard: its invoice is the order's one.
             Err(0) => {
                 let existing = self
@@ -988,6 +1047,9 @@ impl InvoiceRepo for DynamoDbStore {
                     })?;
                 Ok((existing, false))
             }
+            Err(2) => Err(AppError::IdempotencyKeyInUse {
+                retry_after_seconds: 1,
+            }),
             Err(_) => Err(AppError::internal(
                 "an invoice id from the counter already exists",
             )),
@@ -1071,6 +1133,25 @@ impl InvoiceRepo for DynamoDbStore {
             }
             Err(e) => Err(store_error(e)),
         }
+    }
+}
+
+#[async_trait]
+impl IdempotencyRepo for DynamoDbStore {
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+        self.claim_key(claim).await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &StoredResponse,
+    ) -> AppResult<bool> {
+        self.complete_key(claim, response).await
+    }
+
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+        self.release_key(claim).await
     }
 }
 

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 
 use crate::config::DbConfig;
 use crate::domain::{
-    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product,
-    ProductPatch, StatusChange, User, UserRecord,
+    ClaimOutcome, IdemClaim, IdemFinish, Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order,
+    Page, PageRequest, Product, ProductPatch, StatusChange, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 
@@ -63,8 +63,15 @@ pub trait ProductRepo: Send + Sync {
 
 #[async_trait]
 pub trait OrderRepo: Send + Sync {
-    /// Stores the order with all its lines, all or nothing.
-    async fn place_order(&self, new: &NewOrder) -> AppResult<Order>;
+    /// Stores the order with all its lines, all or nothing. With `idem`, the
+    /// remembered response is written in the same unit of work, only while the
+    /// claim still holds the key (else nothing is written:
+    /// `AppError::IdempotencyKeyInUse`).
+    async fn place_order(
+        &self,
+        new: &NewOrder,
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order>;
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>>;
     /// One user's orders, newest first (descending id), after the cursor.
     async fn list_orders_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Order>>;
@@ -75,7 +82,13 @@ pub trait InvoiceRepo: Send + Sync {
     /// Creates the invoice of `new.order_id` unless the order has one already.
     /// Returns the order's one invoice and whether this call created it; any
     /// number of concurrent callers see the same invoice and one `true`.
-    async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)>;
+    /// With `idem`, the remembered response is written with the invoice (or
+    /// with the finding of the existing one), as for `place_order`.
+    async fn create_invoice_once(
+        &self,
+        new: &NewInvoice,
+        idem: Option<&IdemFinish<'_, (Invoice, bool)>>,
+    ) -> AppResult<(Invoice, bool)>;
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>>;
     async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>>;
     /// One user's invoices, newest first (descending id), after the cursor.
@@ -94,9 +107,31 @@ pub trait InvoiceRepo: Send + Sync {
     ) -> AppResult<Option<Invoice>>;
 }
 
+/// Records of `Idempotency-Key`s: claimed with a lease, finished with the
+/// response by the creating unit of work (see `IdemFinish`) or by
+/// `complete_idempotency_key`, released after a 5xx. A record past its 24 h is
+/// treated as absent whatever the store's own expiry does.
+#[async_trait]
+pub trait IdempotencyRepo: Send + Sync {
+    /// Claims the key, or says why not: the same request finished (replay),
+    /// runs elsewhere (in progress), or the key was used for another request.
+    /// A running record whose lease lapsed is taken over by the same request.
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome>;
+    /// Remembers a final answer that created nothing (a 4xx); `false` when the
+    /// claim no longer holds the key.
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &crate::domain::StoredResponse,
+    ) -> AppResult<bool>;
+    /// Forgets a claim after an answer that is not remembered (a 5xx), so a
+    /// retry runs again. Only the holder's own claim is removed.
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()>;
+}
+
 /// A whole storage backend.
 #[async_trait]
-pub trait Store: UserRepo + ProductRepo + OrderRepo + InvoiceRepo {
+pub trait Store: UserRepo + ProductRepo + OrderRepo + InvoiceRepo + IdempotencyRepo {
     /// The `DB_DRIVER` name of this backend.
     fn driver(&self) -> &'static str;
     /// A cheap round trip to the store, for `/health`.

@@ -12,13 +12,17 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::OnceCell;
 
+use super::sql::idempotency::{self, finish_in};
 use super::sql::{self, is_unique_violation, store_error};
-use super::{Bootstrap, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec};
+use super::{
+    Bootstrap, IdempotencyRepo, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec,
+};
 use crate::config::PostgresConfig;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product,
-    ProductPatch, StatusChange, Timestamp, User, UserRecord,
+    ClaimOutcome, IdemClaim, IdemFinish, Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order,
+    Page, PageRequest, Product, ProductPatch, StatusChange, StoredResponse, Timestamp, User,
+    UserRecord,
 };
 use crate::error::{AppError, AppResult};
 use crate::sample;
@@ -49,6 +53,12 @@ macro_rules! invoice_columns {
          extract(epoch FROM due_date)::bigint AS due_date"
     };
 }
+
+const INVOICE_BY_ORDER: &str = concat!(
+    "SELECT ",
+    invoice_columns!(),
+    " FROM invoices WHERE order_id = $1"
+);
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -278,8 +288,14 @@ impl ProductRepo for PostgresStore {
 
 #[async_trait]
 impl OrderRepo for PostgresStore {
-    async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
-        // One INSERT carries the order and all its lines: atomic by itself.
+    async fn place_order(
+        &self,
+        new: &NewOrder,
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order> {
+        // One INSERT carries the order and all its lines; with a key, the
+        // remembered response commits in the same transaction.
+        let mut tx = self.pool().await?.begin().await.map_err(store_error)?;
         let row = sqlx::query(concat!("INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
              VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, to_timestamp($8))
              RETURNING ", order_columns!()),
@@ -292,10 +308,13 @@ impl OrderRepo for PostgresStore {
         .bind(new.total.cents())
         .bind(ORDER_STATUS_PENDING)
         .bind(new.created_at.unix() as f64)
-        .fetch_one(self.pool().await?)
+        .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
-        sql::order(&row)
+        let order = sql::order(&row)?;
+        finish_in(&mut tx, idem, &order).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(order)
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
@@ -332,7 +351,12 @@ impl OrderRepo for PostgresStore {
 
 #[async_trait]
 impl InvoiceRepo for PostgresStore {
-    async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
+    async fn create_invoice_once(
+        &self,
+        new: &NewInvoice,
+        idem: Option<&IdemFinish<'_, (Invoice, bool)>>,
+    ) -> AppResult<(Invoice, bool)> {
+        let mut tx = self.pool().await?.begin().await.map_err(store_error)?;
         // The UNIQUE (order_id) index decides the race: concurrent inserts wait
         // for the winner's commit, then do nothing and read its row.
         let inserted = sqlx::query(concat!("INSERT INTO invoices (order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
@@ -350,17 +374,28 @@ impl InvoiceRepo for PostgresStore {
         .bind(new.total.cents())
         .bind(new.created_at.unix() as f64)
         .bind(new.due_date.unix() as f64)
-        .fetch_optional(self.pool().await?)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
-        if let Some(row) = inserted {
-            return Ok((sql::invoice(&row)?, true));
-        }
-        let existing = self
-            .get_invoice_by_order(new.order_id)
-            .await?
-            .ok_or_else(|| AppError::internal("invoice insert conflicted but no invoice found"))?;
-        Ok((existing, false))
+        let result = match inserted {
+            Some(row) => (sql::invoice(&row)?, true),
+            None => {
+                // Lost the race: the winner's row is committed (the insert
+                // waited for it); read it in this transaction.
+                let row = sqlx::query(INVOICE_BY_ORDER)
+                    .bind(new.order_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| {
+                        AppError::internal("invoice insert conflicted but no invoice found")
+                    })?;
+                (sql::invoice(&row)?, false)
+            }
+        };
+        finish_in(&mut tx, idem, &result).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(result)
     }
 
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {
@@ -378,16 +413,11 @@ impl InvoiceRepo for PostgresStore {
     }
 
     async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            invoice_columns!(),
-            "
-             FROM invoices WHERE order_id = $1"
-        ))
-        .bind(order_id)
-        .fetch_optional(self.pool().await?)
-        .await
-        .map_err(store_error)?;
+        let row = sqlx::query(INVOICE_BY_ORDER)
+            .bind(order_id)
+            .fetch_optional(self.pool().await?)
+            .await
+            .map_err(store_error)?;
         row.as_ref().map(sql::invoice).transpose()
     }
 
@@ -437,6 +467,25 @@ impl InvoiceRepo for PostgresStore {
         .await
         .map_err(store_error)?;
         row.as_ref().map(sql::invoice).transpose()
+    }
+}
+
+#[async_trait]
+impl IdempotencyRepo for PostgresStore {
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+        idempotency::claim(self.pool().await?, claim).await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &StoredResponse,
+    ) -> AppResult<bool> {
+        idempotency::finish(self.pool().await?, claim, response).await
+    }
+
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+        idempotency::release(self.pool().await?, claim).await
     }
 }
 

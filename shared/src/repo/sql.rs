@@ -4,6 +4,8 @@
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+pub(crate) mod idempotency;
+
 use super::codec;
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
@@ -45,6 +47,8 @@ pub(crate) trait Columns {
     fn int(&self, col: &str) -> AppResult<i64>;
     fn text(&self, col: &str) -> AppResult<String>;
     fn flag(&self, col: &str) -> AppResult<bool>;
+    fn opt_int(&self, col: &str) -> AppResult<Option<i64>>;
+    fn opt_text(&self, col: &str) -> AppResult<Option<String>>;
 }
 
 impl<R> Columns for R
@@ -64,6 +68,14 @@ where
     }
 
     fn flag(&self, col: &str) -> AppResult<bool> {
+        self.try_get(col).map_err(store_error)
+    }
+
+    fn opt_int(&self, col: &str) -> AppResult<Option<i64>> {
+        self.try_get(col).map_err(store_error)
+    }
+
+    fn opt_text(&self, col: &str) -> AppResult<Option<String>> {
         self.try_get(col).map_err(store_error)
     }
 }

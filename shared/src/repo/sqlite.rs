@@ -12,12 +12,16 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::sql::idempotency::{self, finish_in};
 use super::sql::{self, is_unique_violation, store_error};
-use super::{Bootstrap, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec};
+use super::{
+    Bootstrap, IdempotencyRepo, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec,
+};
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product,
-    ProductPatch, StatusChange, Timestamp, User, UserRecord,
+    ClaimOutcome, IdemClaim, IdemFinish, Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order,
+    Page, PageRequest, Product, ProductPatch, StatusChange, StoredResponse, Timestamp, User,
+    UserRecord,
 };
 use crate::error::{AppError, AppResult};
 use crate::sample;
@@ -43,6 +47,12 @@ macro_rules! invoice_columns {
          status, status_history, created_at, due_date"
     };
 }
+
+const INVOICE_BY_ORDER: &str = concat!(
+    "SELECT ",
+    invoice_columns!(),
+    " FROM invoices WHERE order_id = ?"
+);
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -294,8 +304,14 @@ impl ProductRepo for SqliteStore {
 
 #[async_trait]
 impl OrderRepo for SqliteStore {
-    async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
-        // One INSERT carries the order and all its lines: atomic by itself.
+    async fn place_order(
+        &self,
+        new: &NewOrder,
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order> {
+        // One INSERT carries the order and all its lines; with a key, the
+        // remembered response commits in the same transaction.
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         let row = sqlx::query(concat!("INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              RETURNING ", order_columns!()),
@@ -308,10 +324,13 @@ impl OrderRepo for SqliteStore {
         .bind(new.total.cents())
         .bind(ORDER_STATUS_PENDING)
         .bind(new.created_at.unix())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(store_error)?;
-        sql::order(&row)
+        let order = sql::order(&row)?;
+        finish_in(&mut tx, idem, &order).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(order)
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
@@ -346,7 +365,12 @@ impl OrderRepo for SqliteStore {
 
 #[async_trait]
 impl InvoiceRepo for SqliteStore {
-    async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
+    async fn create_invoice_once(
+        &self,
+        new: &NewInvoice,
+        idem: Option<&IdemFinish<'_, (Invoice, bool)>>,
+    ) -> AppResult<(Invoice, bool)> {
+        let mut tx = self.pool.begin().await.map_err(store_error)?;
         // The UNIQUE (order_id) constraint decides the race: one INSERT wins,
         // the others do nothing and read the winner's row.
         let inserted = sqlx::query(concat!("INSERT INTO invoices (order_id, user_id, username, items, subtotal_cents, tax_cents, total_cents,
@@ -364,17 +388,28 @@ impl InvoiceRepo for SqliteStore {
         .bind(new.total.cents())
         .bind(new.created_at.unix())
         .bind(new.due_date.unix())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(store_error)?;
-        if let Some(row) = inserted {
-            return Ok((sql::invoice(&row)?, true));
-        }
-        let existing = self
-            .get_invoice_by_order(new.order_id)
-            .await?
-            .ok_or_else(|| AppError::internal("invoice insert conflicted but no invoice found"))?;
-        Ok((existing, false))
+        let result = match inserted {
+            Some(row) => (sql::invoice(&row)?, true),
+            None => {
+                // Lost the race: the winner's row is committed (the insert
+                // waited for it); read it in this transaction.
+                let row = sqlx::query(INVOICE_BY_ORDER)
+                    .bind(new.order_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(store_error)?
+                    .ok_or_else(|| {
+                        AppError::internal("invoice insert conflicted but no invoice found")
+                    })?;
+                (sql::invoice(&row)?, false)
+            }
+        };
+        finish_in(&mut tx, idem, &result).await?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(result)
     }
 
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {
@@ -391,15 +426,11 @@ impl InvoiceRepo for SqliteStore {
     }
 
     async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            invoice_columns!(),
-            " FROM invoices WHERE order_id = ?"
-        ))
-        .bind(order_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(store_error)?;
+        let row = sqlx::query(INVOICE_BY_ORDER)
+            .bind(order_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
         row.as_ref().map(sql::invoice).transpose()
     }
 
@@ -448,6 +479,25 @@ impl InvoiceRepo for SqliteStore {
         .await
         .map_err(store_error)?;
         row.as_ref().map(sql::invoice).transpose()
+    }
+}
+
+#[async_trait]
+impl IdempotencyRepo for SqliteStore {
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+        idempotency::claim(&self.pool, claim).await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &StoredResponse,
+    ) -> AppResult<bool> {
+        idempotency::finish(&self.pool, claim, response).await
+    }
+
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+        idempotency::release(&self.pool, claim).await
     }
 }
 

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use crate::domain::invoice::INVOICE_DUE_DAYS;
 use crate::domain::{
-    Identity, Invoice, InvoiceItem, InvoiceStatus, NewInvoice, Order, Page, PageRequest,
-    StatusChange, Timestamp,
+    IdemFinish, Identity, Invoice, InvoiceItem, InvoiceStatus, NewInvoice, Order, Page,
+    PageRequest, StatusChange, Timestamp,
 };
 use crate::error::{AppError, AppResult};
 use crate::repo::Store;
@@ -22,17 +22,19 @@ impl InvoiceService {
     }
 
     /// The invoice of an order: created now (`true`), or the one it already has.
+    /// With `idem`, a created invoice's response is stored with it.
     pub async fn create_for_order(
         &self,
         caller: &Identity,
         order_id: i64,
+        idem: Option<&IdemFinish<'_, (Invoice, bool)>>,
     ) -> AppResult<(Invoice, bool)> {
         let order = self.owned_order(caller, order_id).await?;
         if let Some(existing) = self.store.get_invoice_by_order(order_id).await? {
             return Ok((existing, false));
         }
         let new = self.draft_from(order).await?;
-        self.store.create_invoice_once(&new).await
+        self.store.create_invoice_once(&new, idem).await
     }
 
     pub async fn get(&self, caller: &Identity, id: i64) -> AppResult<Invoice> {

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use crate::domain::order::merge_lines;
-use crate::domain::{Identity, Money, NewOrder, Order, OrderItem, Page, PageRequest, Timestamp};
+use crate::domain::{
+    IdemFinish, Identity, Money, NewOrder, Order, OrderItem, Page, PageRequest, Timestamp,
+};
 use crate::error::{AppError, AppResult};
 use crate::repo::Store;
 
@@ -21,7 +23,14 @@ impl OrderService {
     /// Places an order for `owner` from requested `(product_id, quantity)` lines:
     /// repeats merged, every product checked to exist and be in stock, priced
     /// now, taxed, and stored with all its lines at once.
-    pub async fn place(&self, owner: &Identity, raw_lines: &[(i64, i64)]) -> AppResult<Order> {
+    /// With `idem`, the remembered response is stored with the order (see
+    /// `IdemFinish`).
+    pub async fn place(
+        &self,
+        owner: &Identity,
+        raw_lines: &[(i64, i64)],
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order> {
         let lines = merge_lines(raw_lines)?;
         let mut items = Vec::with_capacity(lines.len());
         let mut subtotal = Money::ZERO;
@@ -60,7 +69,7 @@ impl OrderService {
             total,
             created_at: Timestamp::now(),
         };
-        self.store.place_order(&new).await
+        self.store.place_order(&new, idem).await
     }
 
     pub async fn list(&self, owner: &Identity, page: PageRequest) -> AppResult<Page<Order>> {

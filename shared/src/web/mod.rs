@@ -2,6 +2,7 @@
 //! function, JSON bodies with a size cap and field-naming errors, identity,
 //! pagination, and the error body of the API contract.
 
+pub mod idempotency;
 mod router;
 
 pub use router::{Params, RouteTable};
@@ -103,6 +104,11 @@ pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
         && let Ok(value) = HeaderValue::from_str(&allow.join(", "))
     {
         response.headers_mut().insert(http::header::ALLOW, value);
+    }
+    if let Some(value) = idempotency::retry_after(err) {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
     }
     response
 }

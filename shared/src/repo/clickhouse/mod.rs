@@ -91,18 +91,22 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use super::{Bootstrap, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec};
+use super::{
+    Bootstrap, IdempotencyRepo, InvoiceRepo, OrderRepo, ProductRepo, Store, UserRepo, codec,
+};
 use crate::config::ClickHouseConfig;
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, InvoiceStatus, MAX_ID, Money, NewInvoice, NewOrder, NewProduct, NewUser, Order, Page,
-    PageRequest, Product, ProductPatch, StatusChange, Timestamp, User, UserRecord,
+    ClaimOutcome, IdemClaim, IdemFinish, Invoice, InvoiceStatus, MAX_ID, Money, NewInvoice,
+    NewOrder, NewProduct, NewUser, Order, Page, PageRequest, Product, ProductPatch, StatusChange,
+    StoredResponse, Timestamp, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 use crate::sample;
 
 mod client;
+mod idempotency;
 pub mod sql;
 
 use client::Http;
@@ -411,7 +415,11 @@ impl ClickHouseStore {
 
 #[async_trait]
 impl OrderRepo for ClickHouseStore {
-    async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
+    async fn place_order(
+        &self,
+        new: &NewOrder,
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order> {
         let http = self.ready().await?;
         let id = self.allocate_ids(1).await?[0];
         // One row holds the order and its lines: written whole or not at all.
@@ -426,8 +434,22 @@ impl OrderRepo for ClickHouseStore {
             status: ORDER_STATUS_PENDING.to_owned(),
             created_at: seconds(new.created_at)?,
         };
-        http.insert(sql::ORDERS, &[&row]).await?;
-        Ok(new.stored_as(id))
+        let order = new.stored_as(id);
+        match idem {
+            None => http.insert(sql::ORDERS, &[&row]).await?,
+            // With a key, the order row rides in the result claim: only the
+            // claim's winner writes it (see `idempotency.rs`).
+            Some(idem) => {
+                let response = (idem.render)(&order);
+                let row = serde_json::to_value(&row).map_err(AppError::internal)?;
+                if !self.finish_key(idem.claim, &response, Some(row)).await? {
+                    return Err(AppError::IdempotencyKeyInUse {
+                        retry_after_seconds: 1,
+                    });
+                }
+            }
+        }
+        Ok(order)
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
@@ -450,9 +472,10 @@ impl OrderRepo for ClickHouseStore {
     }
 }
 
-#[async_trait]
-impl InvoiceRepo for ClickHouseStore {
-    async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
+impl ClickHouseStore {
+    /// The order's one invoice, decided by the first claim on its order id:
+    /// created now (`true`) or found.
+    async fn create_invoice_claimed(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
         let http = self.ready().await?;
         // The common retry: the invoice exists, no claim needed.
         if let Some(existing) = self
@@ -499,6 +522,30 @@ impl InvoiceRepo for ClickHouseStore {
         )?;
         http.insert(sql::INVOICES, &[&winner]).await?;
         Ok((winner.invoice()?, false))
+    }
+}
+
+#[async_trait]
+impl InvoiceRepo for ClickHouseStore {
+    async fn create_invoice_once(
+        &self,
+        new: &NewInvoice,
+        idem: Option<&IdemFinish<'_, (Invoice, bool)>>,
+    ) -> AppResult<(Invoice, bool)> {
+        let result = self.create_invoice_claimed(new).await?;
+        if let Some(idem) = idem.filter(|_| result.1) {
+            // The invoice is decided by its own claim (one per order, so a
+            // retry can never make a second); the response is claimed after it.
+            if !self
+                .finish_key(idem.claim, &(idem.render)(&result), None)
+                .await?
+            {
+                return Err(AppError::IdempotencyKeyInUse {
+                    retry_after_seconds: 1,
+                });
+            }
+        }
+        Ok(result)
     }
 
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {
@@ -564,6 +611,25 @@ impl InvoiceRepo for ClickHouseStore {
                 .await?;
         }
         Ok(None)
+    }
+}
+
+#[async_trait]
+impl IdempotencyRepo for ClickHouseStore {
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+        self.claim_key(claim).await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &StoredResponse,
+    ) -> AppResult<bool> {
+        self.finish_key(claim, response, None).await
+    }
+
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+        self.release_key(claim).await
     }
 }
 

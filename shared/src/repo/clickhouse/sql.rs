@@ -19,6 +19,10 @@ pub const INVOICE_CLAIMS: &str = "invoice_claims";
 pub const STATUS_CLAIMS: &str = "status_claims";
 pub const SEED_CLAIMS: &str = "seed_claims";
 pub const ID_LOG: &str = "id_log";
+/// Idempotency keys: leases per generation (`owner` is `<user id>:<key>`), and
+/// the one remembered result per period (a claim log keyed `<period>:<owner>`).
+pub const IDEM_LEASES: &str = "idem_leases";
+pub const IDEM_RESULTS: &str = "idem_results";
 
 /// The materialised entities, read by key.
 pub const USERS: &str = "users";
@@ -35,6 +39,10 @@ pub const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS invoice_claims (key String, token UInt64, payload String) ENGINE = Log",
     "CREATE TABLE IF NOT EXISTS status_claims (key String, token UInt64, payload String) ENGINE = Log",
     "CREATE TABLE IF NOT EXISTS seed_claims (key String, token UInt64, payload String) ENGINE = Log",
+    // A claim on an idempotency key, per generation: the first row of a
+    // generation holds it; a lapsed lease is taken over by the next generation.
+    "CREATE TABLE IF NOT EXISTS idem_leases (owner String, generation UInt64, token UInt64, payload String) ENGINE = Log",
+    "CREATE TABLE IF NOT EXISTS idem_results (key String, token UInt64, payload String) ENGINE = Log",
     // One row per id ever handed out; an id is its row's position (1-based).
     "CREATE TABLE IF NOT EXISTS id_log (token UInt64) ENGINE = Log",
     // Written only after winning the name; duplicates (a winner and a helper
@@ -133,6 +141,33 @@ pub fn first_claim(log: &'static str, key: &str) -> String {
     )
 }
 
+/// The first lease of the highest generation claimed for an idempotency key.
+pub fn latest_lease(owner: &str) -> String {
+    let owner = lit(owner);
+    format!(
+        "SELECT generation, token, payload FROM idem_leases WHERE owner = {owner} \
+         AND generation = (SELECT max(generation) FROM idem_leases WHERE owner = {owner}) \
+         LIMIT 1 SETTINGS max_threads = 1"
+    )
+}
+
+/// The first lease appended for one generation of a key: its holder.
+pub fn lease_holder(owner: &str, generation: u64) -> String {
+    format!(
+        "SELECT token FROM idem_leases WHERE owner = {} AND generation = {generation} \
+         LIMIT 1 SETTINGS max_threads = 1",
+        lit(owner)
+    )
+}
+
+/// The lease a token appended for a key (its generation and payload).
+pub fn lease_of(owner: &str, token: u64) -> String {
+    format!(
+        "SELECT generation, payload FROM idem_leases WHERE owner = {} AND token = {token} LIMIT 1",
+        lit(owner)
+    )
+}
+
 /// The payload of one claim.
 pub fn claim_payload(log: &'static str, key: &str, token: u64) -> String {
     format!(
@@ -211,9 +246,13 @@ pub fn order_by_id(id: i64) -> String {
     format!("{ORDER_COLUMNS} WHERE id = {id} LIMIT 1")
 }
 
+/// `LIMIT 1 BY id`: an order decided by an idempotency result may be written
+/// twice, identically, by its winner and by a reader helping it (see
+/// `clickhouse/idempotency.rs`); a list shows it once.
 pub fn orders_page(user_id: i64, before: i64, limit: u32) -> String {
     format!(
-        "{ORDER_COLUMNS} WHERE user_id = {user_id} AND id < {before} ORDER BY id DESC LIMIT {limit}"
+        "{ORDER_COLUMNS} WHERE user_id = {user_id} AND id < {before} ORDER BY id DESC \
+         LIMIT 1 BY id LIMIT {limit}"
     )
 }
 
@@ -292,6 +331,14 @@ pub fn catalogue() -> Vec<Example> {
         ins("claim", INVOICE_CLAIMS, r#"{"key":"1","token":7,"payload":"{}"}"#),
         ins("claim", STATUS_CLAIMS, r#"{"key":"1:0","token":7,"payload":"{}"}"#),
         ins("claim", SEED_CLAIMS, r#"{"key":"catalog","token":7,"payload":"[]"}"#),
+        ins(
+            "lease",
+            IDEM_LEASES,
+            r#"{"owner":"1:k","generation":0,"token":5,"payload":"{}"}
+{"owner":"1:k","generation":1,"token":9,"payload":"{}"}
+{"owner":"1:k","generation":1,"token":4,"payload":"{}"}"#,
+        ),
+        ins("result", IDEM_RESULTS, r#"{"key":"0:1:k","token":9,"payload":"{}"}"#),
         ins("ids", ID_LOG, "{\"token\":7}\n{\"token\":9}"),
         ins("ids", ID_LOG, "{\"token\":8}"),
         ins(
@@ -318,6 +365,12 @@ pub fn catalogue() -> Vec<Example> {
         // The first appended claim wins, though a later one has a smaller token.
         check("first_claim", first_claim(USER_CLAIMS, "alice"), r#"{"token":7}"#),
         check("claim_payload", claim_payload(USER_CLAIMS, "alice", 2), r#"{"payload":"{\"late\":1}"}"#),
+        // The highest generation's first lease, in append order.
+        check("latest_lease", latest_lease("1:k"), r#"{"generation":1,"token":9,"payload":"{}"}"#),
+        check("latest_lease_none", latest_lease("2:k"), ""),
+        check("lease_holder", lease_holder("1:k", 1), r#"{"token":9}"#),
+        check("lease_of", lease_of("1:k", 4), r#"{"generation":1,"payload":"{}"}"#),
+        check("first_result", first_claim(IDEM_RESULTS, "0:1:k"), r#"{"token":9}"#),
         ex("claim_payload_escaped", claim_payload(USER_CLAIMS, "it's \\ tricky", 7)),
         // Positions follow append order, whatever the tokens' values.
         check("id_positions", id_positions(&[8, 7]), r#"{"tokens":[7,8],"positions":[1,3]}"#),
@@ -409,6 +462,8 @@ mod tests {
             INVOICE_CLAIMS,
             STATUS_CLAIMS,
             SEED_CLAIMS,
+            IDEM_LEASES,
+            IDEM_RESULTS,
             ID_LOG,
             USERS,
             PRODUCTS,

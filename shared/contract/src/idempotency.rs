@@ -1,0 +1,258 @@
+//! Contract cases for `Idempotency-Key` records: replay, mismatch, per-user
+//! scope, one order under 32 concurrent requests with one key, a lapsed lease
+//! taken over without a second order, 24-hour expiry, release after a 5xx.
+//! Every claim carries its own `now`, so the cases move the clock freely.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use shared::AppError;
+use shared::domain::{
+    ClaimOutcome, IdemClaim, IdemFinish, IdempotencyKey, Identity, Order, PageRequest,
+    StoredResponse, Timestamp,
+};
+use shared::repo::Store;
+
+use crate::fixtures::*;
+
+fn claim_at(owner: &Identity, key: &str, fingerprint: &str, now: i64, lease: i64) -> IdemClaim {
+    IdemClaim::new(
+        owner.user_id,
+        IdempotencyKey::parse(key).unwrap(),
+        fingerprint.into(),
+        Timestamp::from_unix(now),
+        Timestamp::from_unix(now + lease),
+    )
+    .unwrap()
+}
+
+fn render(order: &Order) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: format!(r#"{{"order_id":{}}}"#, order.order_id),
+        location: Some("/orders/someone".into()),
+    }
+}
+
+/// Places one order of `product_id` under the claim.
+async fn place(
+    store: &Arc<dyn Store>,
+    owner: &Identity,
+    product_id: i64,
+    claim: &IdemClaim,
+) -> Result<Order, AppError> {
+    let finish = IdemFinish {
+        claim,
+        render: &render,
+    };
+    store
+        .place_order(&new_order(owner, product_id, 1, 500), Some(&finish))
+        .await
+}
+
+async fn order_count(store: &Arc<dyn Store>, owner: &Identity) -> usize {
+    store
+        .list_orders_by_user(owner.user_id, PageRequest::first(200))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+async fn a_product(store: &Arc<dyn Store>) -> i64 {
+    store
+        .create_product(&new_product("Kettle", "kitchen", 500))
+        .await
+        .unwrap()
+        .product_id
+}
+
+fn now() -> i64 {
+    Timestamp::now().unix()
+}
+
+pub async fn a_finished_key_replays_and_refuses_other_requests(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let product = a_product(&store).await;
+    let t = now();
+    let first = claim_at(&alice, "k-1", "fp-a", t, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&first).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let order = place(&store, &alice, product, &first).await.unwrap();
+
+    let again = claim_at(&alice, "k-1", "fp-a", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&again).await.unwrap(),
+        ClaimOutcome::Replay(render(&order)),
+        "the same request is answered with the first response"
+    );
+    let other_body = claim_at(&alice, "k-1", "fp-b", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&other_body).await.unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    // Keys belong to their user: bob's k-1 is his own.
+    let bobs = claim_at(&bob, "k-1", "fp-b", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&bobs).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(order_count(&store, &alice).await, 1);
+}
+
+pub async fn a_running_key_is_in_progress_then_taken_over_without_a_second_order(
+    store: Arc<dyn Store>,
+) {
+    let alice = user(&store, "alice").await;
+    let product = a_product(&store).await;
+    let t = now();
+    let holder = claim_at(&alice, "k-lease", "fp", t, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&holder).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+
+    let early = claim_at(&alice, "k-lease", "fp", t + 1, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&early).await.unwrap(),
+        ClaimOutcome::InProgress {
+            lease_until: Timestamp::from_unix(t + 5)
+        }
+    );
+    // While running, another body is still a mismatch.
+    let other = claim_at(&alice, "k-lease", "fp-other", t + 1, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&other).await.unwrap(),
+        ClaimOutcome::Mismatch
+    );
+
+    // The holder died (never finished); its lease lapses and a retry takes over.
+    let retry = claim_at(&alice, "k-lease", "fp", t + 6, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&retry).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let order = place(&store, &alice, product, &retry).await.unwrap();
+
+    // The old holder wakes up: it can no longer create anything.
+    let late = place(&store, &alice, product, &holder).await;
+    assert!(
+        matches!(late, Err(AppError::IdempotencyKeyInUse { .. })),
+        "{late:?}"
+    );
+    assert_eq!(order_count(&store, &alice).await, 1);
+    let after = claim_at(&alice, "k-lease", "fp", t + 7, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&after).await.unwrap(),
+        ClaimOutcome::Replay(render(&order))
+    );
+}
+
+pub async fn concurrent_requests_with_one_key_make_one_order(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let product = a_product(&store).await;
+    let t = now();
+    let attempts = (0..32).map(|_| {
+        let store = store.clone();
+        let alice = alice.clone();
+        async move {
+            let claim = claim_at(&alice, "k-race", "fp", t, 30);
+            match store.claim_idempotency_key(&claim).await.unwrap() {
+                ClaimOutcome::Claimed => {
+                    place(&store, &alice, product, &claim).await.unwrap();
+                    "created"
+                }
+                ClaimOutcome::Replay(_) => "replayed",
+                ClaimOutcome::InProgress { .. } => "in progress",
+                ClaimOutcome::Mismatch => "mismatch",
+            }
+        }
+    });
+    let answers = join_all(attempts).await;
+    assert_eq!(
+        answers.iter().filter(|a| **a == "created").count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(!answers.contains(&"mismatch"), "{answers:?}");
+    assert_eq!(order_count(&store, &alice).await, 1);
+}
+
+pub async fn keys_expire_after_24_hours(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let t = now();
+    let first = claim_at(&alice, "k-day", "fp-a", t, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&first).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let refused = StoredResponse {
+        status: 400,
+        body: r#"{"code":"validation_error"}"#.into(),
+        location: None,
+    };
+    assert!(
+        store
+            .complete_idempotency_key(&first, &refused)
+            .await
+            .unwrap()
+    );
+    // A remembered 4xx replays like a success.
+    let within = claim_at(&alice, "k-day", "fp-a", t + 23 * 3600, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&within).await.unwrap(),
+        ClaimOutcome::Replay(refused)
+    );
+    let other = claim_at(&alice, "k-day", "fp-b", t + 23 * 3600, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&other).await.unwrap(),
+        ClaimOutcome::Mismatch
+    );
+    // A day later the key is free for any request.
+    let next_day = claim_at(&alice, "k-day", "fp-b", t + 24 * 3600 + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&next_day).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+}
+
+pub async fn a_released_key_runs_again_and_only_its_holder_finishes(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let t = now();
+    let first = claim_at(&alice, "k-5xx", "fp", t, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&first).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // A 5xx is not remembered: the retry runs again at once.
+    store.release_idempotency_key(&first).await.unwrap();
+    let retry = claim_at(&alice, "k-5xx", "fp", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&retry).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // The released claim can neither finish nor release the retry's claim.
+    let answer = StoredResponse {
+        status: 404,
+        body: "{}".into(),
+        location: None,
+    };
+    assert!(
+        !store
+            .complete_idempotency_key(&first, &answer)
+            .await
+            .unwrap()
+    );
+    store.release_idempotency_key(&first).await.unwrap();
+    let third = claim_at(&alice, "k-5xx", "fp", t + 2, 30);
+    assert!(
+        matches!(
+            store.claim_idempotency_key(&third).await.unwrap(),
+            ClaimOutcome::InProgress { .. }
+        ),
+        "the retry still holds the key"
+    );
+}
