@@ -24,7 +24,7 @@ use http::{HeaderMap, Method, Request as HttpRequest, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::TokenKeys;
 use shared::domain::Timestamp;
-use shared::http::{error_response, match_pattern};
+use shared::web::{error_response, match_pattern};
 use shared::{App, AppError};
 
 use crate::functions::{Handler, http_handler};

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 use shared::App;
-use shared::http::{self, HttpResult, RouteTable};
+use shared::web::{self, HttpResult, RouteTable};
 
 #[derive(Clone, Copy)]
 enum Route {
@@ -30,17 +30,17 @@ struct Credentials {
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
-    http::finish(&req, result)
+    web::finish(&req, result)
 }
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, _) = ROUTES.find(req.method(), req.uri().path())?;
-    let body: Credentials = http::parse_json(req)?;
+    let body: Credentials = web::parse_json(req)?;
     match route {
         Route::Register => {
             let user = app.users.register(&body.username, &body.password).await?;
             tracing::info!(user_id = user.id, "user registered");
-            Ok(http::json(
+            Ok(web::json(
                 StatusCode::CREATED,
                 &json!({ "message": "User created successfully", "user": user }),
             ))
@@ -48,7 +48,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
         Route::Login => {
             let login = app.users.login(&body.username, &body.password).await?;
             tracing::info!(user_id = login.identity.user_id, "user logged in");
-            Ok(http::json(
+            Ok(web::json(
                 StatusCode::OK,
                 &json!({
                     "message": "Login successful",

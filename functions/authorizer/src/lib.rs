@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::{
 };
 use serde_json::json;
 use shared::auth::TokenKeys;
-use shared::http::bearer_token;
+use shared::web::bearer_token;
 
 pub type AuthorizerRequest = ApiGatewayV2CustomAuthorizerV2Request;
 pub type AuthorizerResponse = ApiGatewayV2CustomAuthorizerSimpleResponse;

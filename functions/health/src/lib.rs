@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::App;
 use shared::domain::Timestamp;
-use shared::http::{self, HttpResult, RouteTable};
+use shared::web::{self, HttpResult, RouteTable};
 
 /// How long the store gets to answer before we report it degraded.
 const STORE_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -19,7 +19,7 @@ static ROUTES: LazyLock<RouteTable<()>> =
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
-    http::finish(&req, result)
+    web::finish(&req, result)
 }
 
 async fn route(app: &App, req: &Request) -> HttpResult {
@@ -40,7 +40,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "degraded")
     };
-    Ok(http::json(
+    Ok(web::json(
         status,
         &json!({
             "status": word,

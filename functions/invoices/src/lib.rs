@@ -8,7 +8,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::App;
 use shared::domain::{InvoiceStatus, parse_id};
-use shared::http::{self, HttpResult, RouteTable};
+use shared::web::{self, HttpResult, RouteTable};
 
 #[derive(Clone, Copy)]
 enum Route {
@@ -41,53 +41,53 @@ struct StatusBody {
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
-    http::finish(&req, result)
+    web::finish(&req, result)
 }
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
-    let caller = http::identity(req, &app.tokens)?;
+    let caller = web::identity(req, &app.tokens)?;
     match route {
         Route::Create => {
-            let body: CreateBody = http::parse_json(req)?;
+            let body: CreateBody = web::parse_json(req)?;
             let order_id = parse_id(&body.order_id.to_string(), "order_id")?;
             let (invoice, created) = app.invoices.create_for_order(&caller, order_id).await?;
             if created {
                 tracing::info!(invoice_id = invoice.invoice_id, order_id, "invoice created");
-                Ok(http::created(
+                Ok(web::created(
                     &format!("/invoices/{}", invoice.invoice_id),
                     &invoice,
                 ))
             } else {
-                Ok(http::json(StatusCode::OK, &invoice))
+                Ok(web::json(StatusCode::OK, &invoice))
             }
         }
         Route::Get => {
             let id = parse_id(&params["id"], "invoice id")?;
-            Ok(http::json(
+            Ok(web::json(
                 StatusCode::OK,
                 &app.invoices.get(&caller, id).await?,
             ))
         }
         Route::ByOrder => {
             let order_id = parse_id(&params["order_id"], "order id")?;
-            Ok(http::json(
+            Ok(web::json(
                 StatusCode::OK,
                 &app.invoices.get_by_order(&caller, order_id).await?,
             ))
         }
         Route::ByUser => {
             let user_id = parse_id(&params["user_id"], "user id")?;
-            let page = http::page_request(req)?;
+            let page = web::page_request(req)?;
             let invoices = app.invoices.list_for_user(&caller, user_id, page).await?;
-            Ok(http::list(req, &invoices, page.limit))
+            Ok(web::list(req, &invoices, page.limit))
         }
         Route::SetStatus => {
             let id = parse_id(&params["id"], "invoice id")?;
-            let body: StatusBody = http::parse_json(req)?;
+            let body: StatusBody = web::parse_json(req)?;
             let status = InvoiceStatus::parse(&body.status)?;
             let invoice = app.invoices.change_status(&caller, id, status).await?;
-            Ok(http::json(StatusCode::OK, &invoice))
+            Ok(web::json(StatusCode::OK, &invoice))
         }
     }
 }

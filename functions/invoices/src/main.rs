@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run_function(invoices::handle).await
+    shared::web::run_function(invoices::handle).await
 }

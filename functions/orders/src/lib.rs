@@ -7,7 +7,7 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::Identity;
-use shared::http::{self, HttpResult, RouteTable};
+use shared::web::{self, HttpResult, RouteTable};
 use shared::{App, AppError};
 
 #[derive(Clone, Copy)]
@@ -63,12 +63,12 @@ impl OrderBody {
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
-    http::finish(&req, result)
+    web::finish(&req, result)
 }
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
-    let caller = http::identity(req, &app.tokens)?;
+    let caller = web::identity(req, &app.tokens)?;
     let owner: Identity = match route {
         Route::PlaceOwn | Route::ListOwn => caller.clone(),
         Route::PlaceFor | Route::ListFor => {
@@ -79,14 +79,14 @@ async fn route(app: &App, req: &Request) -> HttpResult {
     };
     match route {
         Route::PlaceOwn | Route::PlaceFor => {
-            let body: OrderBody = http::parse_json(req)?;
+            let body: OrderBody = web::parse_json(req)?;
             let order = app.orders.place(&owner, &body.lines()?).await?;
             tracing::info!(
                 order_id = order.order_id,
                 user_id = owner.user_id,
                 "order placed"
             );
-            let mut response = http::json(StatusCode::CREATED, &order);
+            let mut response = web::json(StatusCode::CREATED, &order);
             // There is no single-order route; the order is listed under its owner.
             if let Ok(location) = format!("/orders/{}", owner.username).parse() {
                 response
@@ -96,9 +96,9 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             Ok(response)
         }
         Route::ListOwn | Route::ListFor => {
-            let page = http::page_request(req)?;
+            let page = web::page_request(req)?;
             let orders = app.orders.list(&owner, page).await?;
-            Ok(http::list(req, &orders, page.limit))
+            Ok(web::list(req, &orders, page.limit))
         }
     }
 }

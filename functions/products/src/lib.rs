@@ -6,8 +6,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use shared::domain::{Money, parse_id};
-use shared::http::{self, HttpResult, Params, RouteTable};
 use shared::service::products::{ProductChanges, ProductDraft};
+use shared::web::{self, HttpResult, Params, RouteTable};
 use shared::{App, AppError};
 
 #[derive(Clone, Copy)]
@@ -60,30 +60,30 @@ struct StockBody {
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
-    http::finish(&req, result)
+    web::finish(&req, result)
 }
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
     match route {
         Route::List => {
-            let page = http::page_request(req)?;
-            let category = http::query(req, "category");
+            let page = web::page_request(req)?;
+            let category = web::query(req, "category");
             let products = app.products.list(category.as_deref(), page).await?;
-            Ok(http::list(req, &products, page.limit))
+            Ok(web::list(req, &products, page.limit))
         }
         Route::ByCategory => {
-            let page = http::page_request(req)?;
+            let page = web::page_request(req)?;
             let products = app.products.list(Some(&params["category"]), page).await?;
-            Ok(http::list(req, &products, page.limit))
+            Ok(web::list(req, &products, page.limit))
         }
         Route::Get => {
             let product = app.products.get(product_id(&params)?).await?;
-            Ok(http::json(StatusCode::OK, &product))
+            Ok(web::json(StatusCode::OK, &product))
         }
         Route::Create => {
-            let caller = http::identity(req, &app.tokens)?;
-            let body: CreateBody = http::parse_json(req)?;
+            let caller = web::identity(req, &app.tokens)?;
+            let body: CreateBody = web::parse_json(req)?;
             let draft = ProductDraft {
                 name: body.name,
                 description: body.description,
@@ -92,15 +92,15 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                 in_stock: body.in_stock,
             };
             let product = app.products.create(&caller, draft).await?;
-            Ok(http::created(
+            Ok(web::created(
                 &format!("/products/{}", product.product_id),
                 &product,
             ))
         }
         Route::Update => {
-            let caller = http::identity(req, &app.tokens)?;
+            let caller = web::identity(req, &app.tokens)?;
             let id = product_id(&params)?;
-            let body: UpdateBody = http::parse_json(req)?;
+            let body: UpdateBody = web::parse_json(req)?;
             let changes = ProductChanges {
                 name: body.name,
                 description: body.description,
@@ -113,20 +113,20 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                     "give at least one of name, description, price, category, in_stock",
                 ));
             }
-            Ok(http::json(
+            Ok(web::json(
                 StatusCode::OK,
                 &app.products.update(&caller, id, changes).await?,
             ))
         }
         Route::SetStock => {
-            let caller = http::identity(req, &app.tokens)?;
+            let caller = web::identity(req, &app.tokens)?;
             let id = product_id(&params)?;
-            let body: StockBody = http::parse_json(req)?;
+            let body: StockBody = web::parse_json(req)?;
             let changes = ProductChanges {
                 in_stock: Some(body.in_stock),
                 ..Default::default()
             };
-            Ok(http::json(
+            Ok(web::json(
                 StatusCode::OK,
                 &app.products.update(&caller, id, changes).await?,
             ))
