@@ -1,7 +1,8 @@
 //! API Gateway (HTTP API) as the dev server plays it.
 //!
-//! For each request: find the route in the template's table (404/405 as JSON
-//! error bodies otherwise); on a protected route, with no Authorization header
+//! For each request: find the route in the template's table with the matcher
+//! the functions use (`shared::web::RouteTable`; 404/405 as JSON error bodies
+//! otherwise); on a protected route, with no Authorization header
 //! answer 401 `{"message":"Unauthorized"}` without calling anything, else run
 //! the authorizer function and answer 403 `{"message":"Forbidden"}` when it
 //! refuses; then build the payload-2.0 event AWS would send, with the
@@ -24,7 +25,7 @@ use http::{HeaderMap, Method, Request as HttpRequest, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::TokenKeys;
 use shared::domain::Timestamp;
-use shared::web::{error_response, match_pattern};
+use shared::web::{Params, RouteTable, error_response};
 use shared::{App, AppError};
 
 use crate::functions::{Handler, http_handler};
@@ -42,7 +43,7 @@ struct Route {
 pub struct Gateway {
     app: Arc<App>,
     keys: Arc<TokenKeys>,
-    routes: Vec<Route>,
+    routes: RouteTable<Route>,
     next_id: AtomicU64,
 }
 
@@ -60,20 +61,22 @@ impl Gateway {
                         spec.method, spec.path, spec.binary
                     )
                 })?;
-                Ok(Route { spec, handler })
+                let method = Method::from_bytes(spec.method.as_bytes())
+                    .map_err(|_| format!("template route has an invalid method {}", spec.method))?;
+                Ok((method, spec.path.clone(), Route { spec, handler }))
             })
             .collect::<Result<Vec<_>, String>>()?;
         let keys = app.tokens.clone();
         Ok(Gateway {
             app,
             keys,
-            routes,
+            routes: RouteTable::new(routes),
             next_id: AtomicU64::new(1),
         })
     }
 
     pub fn route_specs(&self) -> Vec<RouteSpec> {
-        self.routes.iter().map(|r| r.spec.clone()).collect()
+        self.routes.values().map(|r| r.spec.clone()).collect()
     }
 
     pub fn into_router(self) -> axum::Router {
@@ -85,39 +88,6 @@ impl Gateway {
     fn request_id(&self) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         format!("local-{:x}-{n}", Timestamp::now().unix())
-    }
-
-    /// The most specific route for the path, or the 404/405 error.
-    fn find(
-        &self,
-        method: &Method,
-        path: &str,
-    ) -> Result<(&Route, BTreeMap<String, String>), AppError> {
-        let mut path_known = false;
-        let mut best: Option<(usize, &Route, BTreeMap<String, String>)> = None;
-        for route in &self.routes {
-            let Some((literals, params)) = match_pattern(&route.spec.path, path) else {
-                continue;
-            };
-            path_known = true;
-            if route.spec.method != method.as_str() {
-                continue;
-            }
-            if best.as_ref().is_none_or(|(l, _, _)| literals > *l) {
-                best = Some((literals, route, params.into_iter().collect()));
-            }
-        }
-        match best {
-            Some((_, route, params)) => Ok((route, params)),
-            None if path_known => Err(AppError::MethodNotAllowed {
-                method: method.to_string(),
-                path: path.into(),
-            }),
-            None => Err(AppError::RouteNotFound {
-                method: method.to_string(),
-                path: path.into(),
-            }),
-        }
     }
 }
 
@@ -144,7 +114,7 @@ impl Gateway {
     async fn dispatch(&self, peer: SocketAddr, request: HttpRequest<AxumBody>) -> AxumResponse {
         let request_id = self.request_id();
         let (parts, body) = request.into_parts();
-        let (route, params) = match self.find(&parts.method, parts.uri.path()) {
+        let (route, params) = match self.routes.find(&parts.method, parts.uri.path()) {
             Ok(found) => found,
             Err(e) => return to_axum(error_response(&e, &request_id)),
         };
@@ -241,7 +211,7 @@ fn api_gateway_event(
     parts: &http::request::Parts,
     body: &[u8],
     route: &Route,
-    params: &BTreeMap<String, String>,
+    params: &Params,
     authorizer_context: Option<Value>,
     request_id: &str,
     peer: SocketAddr,
@@ -274,6 +244,7 @@ fn api_gateway_event(
         event["queryStringParameters"] = json!(query);
     }
     if !params.is_empty() {
+        let params: BTreeMap<&String, &String> = params.iter().collect();
         event["pathParameters"] = json!(params);
     }
     if !body.is_empty() {

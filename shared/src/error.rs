@@ -21,8 +21,13 @@ pub enum AppError {
     Forbidden(String),
     #[error("no route for {method} {path}")]
     RouteNotFound { method: String, path: String },
-    #[error("method {method} is not allowed on {path}")]
-    MethodNotAllowed { method: String, path: String },
+    /// The path exists, but not for this method; `allowed` are the methods it takes.
+    #[error("method {method} is not allowed on {path}; it takes {}", .allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: Vec<String>,
+    },
     #[error("product {0} not found")]
     ProductNotFound(i64),
     /// A product named inside a request body (an order line) does not exist: 400, not 404.

@@ -4,7 +4,7 @@
 
 mod router;
 
-pub use router::{Params, RouteTable, match_pattern};
+pub use router::{Params, RouteTable};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
