@@ -8,7 +8,7 @@ pub use router::{Params, RouteTable};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, LINK, LOCATION};
+use http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, LINK, LOCATION};
 use http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -89,8 +89,10 @@ struct ErrorBody<'a> {
     request_id: &'a str,
 }
 
+/// The error body of API.md, with the headers the status calls for: a 405
+/// names the methods the path takes in `Allow` (RFC 9110).
 pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
-    json(
+    let mut response = json(
         err.status(),
         &ErrorBody {
             error: err.public_message(),
@@ -98,7 +100,13 @@ pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
             timestamp: Timestamp::now().rfc3339(),
             request_id,
         },
-    )
+    );
+    if let AppError::MethodNotAllowed { allowed, .. } = err
+        && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
+    {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
 }
 
 /// Turns a handler's result into the response, logging failures: 5xx with their
