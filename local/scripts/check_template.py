@@ -4,7 +4,7 @@ dev server routes exactly what API Gateway will route.
 Usage: python check_template.py TRANSLATED_JSON ROUTES_JSON
 
 TRANSLATED_JSON is the output of sam_translate.py; ROUTES_JSON is the dev
-server's own route table (`cargo run -p local -- --routes-json`), read from
+server's own route table (`cargo run -p local -- routes --json`), read from
 template.yaml by `local::template::load`. Every check that fails is printed,
 then the script exits 1; it never skips one.
 """

@@ -53,7 +53,7 @@ step "cfn-lint on the translated CloudFormation"
 timeout 300 cfn-lint .build/template.cfn.json
 
 step "the dev server's route table, as it reads it from template.yaml: .build/routes.json"
-timeout 900 cargo run -q -p local -- --routes-json > .build/routes.json
+timeout 900 cargo run -q -p local -- routes --json > .build/routes.json
 
 step "the translated template's resources, and no drift between it and the dev server"
 python local/scripts/check_template.py .build/template.cfn.json .build/routes.json

@@ -3,6 +3,7 @@
 //! payload 2.0) event AWS would send, applies the authorizer as API Gateway
 //! does, and calls the function's handler in-process.
 
+pub mod cli;
 pub mod functions;
 pub mod gateway;
 pub mod template;

@@ -1,39 +1,43 @@
-//! `cargo run -p local`: the whole API on http://127.0.0.1:8080 (`PORT`
-//! overrides), on embedded SQLite unless `DB_DRIVER` says otherwise.
-//!
-//! `cargo run -p local -- --routes-json` prints the route table the server
-//! would serve (read from `template.yaml`) as JSON and exits; the deploy checks
-//! compare it with the routes of the translated CloudFormation template.
+//! `cargo run -p local`: the whole API on http://127.0.0.1:8080 (`--port` or
+//! `PORT` overrides), on embedded SQLite unless `DB_DRIVER` says otherwise.
+//! `cargo run -p local -- --help` lists the commands; `routes --json` prints
+//! the route table the server would serve (read from `template.yaml`), which
+//! the deploy checks compare with the routes of the translated template.
 
+use std::io::Write;
+use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::Parser;
+use local::cli::{Cli, Command, RoutesArgs, ServeArgs};
+
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    if std::env::args().skip(1).any(|a| a == "--routes-json") {
-        return print_routes();
-    }
-    shared::telemetry::init();
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+async fn main() -> ExitCode {
+    // On --help clap prints and exits 0; on anything unknown it prints the
+    // error and a usage line and exits 2.
+    let result = match Cli::parse().into_command() {
+        Command::Serve(args) => {
+            shared::telemetry::init();
+            serve(args).await.inspect_err(|e| {
+                tracing::error!(error = %e, "dev server stopped");
+            })
+        }
+        Command::Routes(args) => print_routes(&args),
+        // `Command::Admin(args)` (grant|revoke) is dispatched here.
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "dev server stopped");
             eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-async fn run() -> Result<(), String> {
+async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = local::dev_config().map_err(|e| format!("{e:?}"))?;
-    let port: u16 = match std::env::var("PORT") {
-        Ok(p) => p
-            .parse()
-            .map_err(|_| format!("PORT must be a port number, not `{p}`"))?,
-        Err(_) => 8080,
-    };
-    let template = std::env::var("TEMPLATE_PATH")
-        .map(Into::into)
-        .unwrap_or_else(|_| local::default_template_path());
+    let port = args.port;
+    let template = args.template.path();
     let driver = config.db.driver();
     let app = Arc::new(
         shared::App::build(config)
@@ -51,32 +55,41 @@ async fn run() -> Result<(), String> {
     local::serve(listener, app, &template).await
 }
 
-/// Prints the dev server's route table as a JSON array of
-/// `{method, path, function, binary, protected}` rows.
-fn print_routes() -> std::process::ExitCode {
-    let template = std::env::var("TEMPLATE_PATH")
-        .map(Into::into)
-        .unwrap_or_else(|_| local::default_template_path());
-    match local::template::load(&template) {
-        Ok(routes) => {
-            let rows: Vec<serde_json::Value> = routes
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "method": r.method,
-                        "path": r.path,
-                        "function": r.function,
-                        "binary": r.binary,
-                        "protected": r.protected,
-                    })
+/// Prints the dev server's route table: one line per route, or with `--json`
+/// a JSON array of `{method, path, function, binary, protected}` rows.
+fn print_routes(args: &RoutesArgs) -> Result<(), String> {
+    let routes = local::template::load(&args.template.path())?;
+    let text = if args.json {
+        let rows: Vec<serde_json::Value> = routes
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "method": r.method,
+                    "path": r.path,
+                    "function": r.function,
+                    "binary": r.binary,
+                    "protected": r.protected,
                 })
-                .collect();
-            println!("{}", serde_json::Value::Array(rows));
-            std::process::ExitCode::SUCCESS
+            })
+            .collect();
+        format!("{}\n", serde_json::Value::Array(rows))
+    } else {
+        routes
+            .iter()
+            .map(|r| {
+                let auth = if r.protected { "JWT" } else { "public" };
+                format!(
+                    "{:<7} {:<32} {:<7} {}\n",
+                    r.method, r.path, auth, r.function
+                )
+            })
+            .collect()
+    };
+    // A reader that stops early (`| head`) is not an error of ours.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the routes: {e}"))
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
+        _ => Ok(()),
     }
 }
