@@ -65,6 +65,26 @@ pub struct ServeArgs {
     pub port: u16,
     #[command(flatten)]
     pub template: TemplateArg,
+    /// Comma-separated browser origins CORS allows (https://shop.example,http://localhost:5173),
+    /// as the template's CorsAllowedOrigins [default: none, no CORS]
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "ORIGINS", value_parser = origins)]
+    pub cors_allowed_origins: Option<Origins>,
+}
+
+/// The parsed origins of `--cors-allowed-origins`.
+#[derive(Clone, Debug, Default)]
+pub struct Origins(pub Vec<String>);
+
+fn origins(text: &str) -> Result<Origins, String> {
+    crate::cors::parse_origins(text).map(Origins)
+}
+
+impl ServeArgs {
+    pub fn settings(&self) -> crate::Settings {
+        crate::Settings {
+            cors_allowed_origins: self.cors_allowed_origins.clone().unwrap_or_default().0,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -100,5 +120,11 @@ mod tests {
         ));
         assert!(Cli::try_parse_from(["local", "--port", "9001", "routes"]).is_err());
         assert!(Cli::try_parse_from(["local", "--routes-json"]).is_err());
+        let cli = Cli::try_parse_from(["local", "serve", "--cors-allowed-origins", ""]).unwrap();
+        let Command::Serve(args) = cli.into_command() else {
+            panic!("not serve")
+        };
+        assert!(args.settings().cors_allowed_origins.is_empty());
+        assert!(Cli::try_parse_from(["local", "--cors-allowed-origins", "shop.example"]).is_err());
     }
 }

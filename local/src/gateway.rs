@@ -28,6 +28,8 @@ use shared::domain::Timestamp;
 use shared::web::{Params, RouteTable, error_response};
 use shared::{App, AppError};
 
+use crate::Settings;
+use crate::cors::Cors;
 use crate::functions::{Handler, http_handler};
 use crate::template::{self, RouteSpec};
 
@@ -44,13 +46,18 @@ pub struct Gateway {
     app: Arc<App>,
     keys: Arc<TokenKeys>,
     routes: RouteTable<Route>,
+    cors: Option<Cors>,
     next_id: AtomicU64,
 }
 
 impl Gateway {
-    /// Loads the routes from the template; every function it names must be one
-    /// this server can run.
-    pub fn new(app: Arc<App>, template_path: &Path) -> Result<Gateway, String> {
+    /// Loads the routes and the CORS configuration from the template; every
+    /// function it names must be one this server can run.
+    pub fn new(
+        app: Arc<App>,
+        template_path: &Path,
+        settings: &Settings,
+    ) -> Result<Gateway, String> {
         let specs = template::load(template_path)?;
         let routes = specs
             .into_iter()
@@ -66,11 +73,16 @@ impl Gateway {
                 Ok((method, spec.path.clone(), Route { spec, handler }))
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let cors = Cors::new(
+            template::load_cors(template_path)?,
+            &settings.cors_allowed_origins,
+        )?;
         let keys = app.tokens.clone();
         Ok(Gateway {
             app,
             keys,
             routes: RouteTable::new(routes),
+            cors,
             next_id: AtomicU64::new(1),
         })
     }
@@ -111,7 +123,23 @@ async fn handle(
 }
 
 impl Gateway {
+    /// CORS first, as API Gateway does it: preflights never reach routing, and
+    /// every other answer gets the headers for its origin.
     async fn dispatch(&self, peer: SocketAddr, request: HttpRequest<AxumBody>) -> AxumResponse {
+        let Some(cors) = &self.cors else {
+            return self.forward(peer, request).await;
+        };
+        if let Some(answer) = cors.preflight(request.method(), request.headers()) {
+            return answer;
+        }
+        let request_headers = request.headers().clone();
+        let mut response = self.forward(peer, request).await;
+        cors.decorate(&request_headers, response.headers_mut());
+        response
+    }
+
+    /// Routing, the authorizer step, and the function.
+    async fn forward(&self, peer: SocketAddr, request: HttpRequest<AxumBody>) -> AxumResponse {
         let request_id = self.request_id();
         let (parts, body) = request.into_parts();
         let (route, params) = match self.routes.find(&parts.method, parts.uri.path()) {

@@ -38,6 +38,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = local::dev_config().map_err(|e| format!("{e:?}"))?;
     let port = args.port;
     let template = args.template.path();
+    let settings = args.settings();
     let driver = config.db.driver();
     let app = Arc::new(
         shared::App::build(config)
@@ -52,7 +53,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         driver,
         "serving the API"
     );
-    local::serve(listener, app, &template).await
+    local::serve_with(listener, app, &template, &settings).await
 }
 
 /// Prints the dev server's route table: one line per route, or with `--json`
