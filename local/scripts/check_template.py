@@ -3,6 +3,9 @@ dev server routes exactly what API Gateway will route.
 
 Usage: python check_template.py TRANSLATED_JSON ROUTES_JSON
 
+Besides the routes: the authorizer, invoke permissions, IAM policies, and
+CORS (present only when the CorsAllowedOrigins parameter names origins).
+
 TRANSLATED_JSON is the output of sam_translate.py; ROUTES_JSON is the dev
 server's own route table (`cargo run -p local -- routes --json`), read from
 template.yaml by `local::template::load`. Every check that fails is printed,
@@ -75,6 +78,99 @@ def routes_of_api(resources, api_id):
             protected = any(name in schemes for name in security)
             rows.add((method.upper(), path, next(iter(targets), "?"), protected))
     return rows, schemes
+
+
+# What CORS must allow and expose when origins are given (API.md's headers).
+CORS_ALLOW_HEADERS = {"authorization", "content-type", "idempotency-key"}
+CORS_EXPOSE_HEADERS = {"location", "link", "idempotent-replayed", "retry-after"}
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def evaluate(expr, conditions, params):
+    """The value of a condition expression for these parameter values (the
+    intrinsics a condition may use)."""
+    if isinstance(expr, dict) and len(expr) == 1:
+        (fn, arg), = expr.items()
+        if fn == "Ref":
+            return params[arg]
+        if fn == "Condition":
+            return evaluate(conditions[arg], conditions, params)
+        if fn == "Fn::Not":
+            return not evaluate(arg[0], conditions, params)
+        if fn == "Fn::And":
+            return all(evaluate(a, conditions, params) for a in arg)
+        if fn == "Fn::Or":
+            return any(evaluate(a, conditions, params) for a in arg)
+        if fn == "Fn::Equals":
+            return evaluate(arg[0], conditions, params) == evaluate(arg[1], conditions, params)
+        if fn == "Fn::Join":
+            return arg[0].join(evaluate(arg[1], conditions, params))
+        raise ValueError(f"condition function {fn} is not evaluated here")
+    if isinstance(expr, list):
+        return [evaluate(e, conditions, params) for e in expr]
+    return expr
+
+
+def lower_set(value):
+    return {str(v).lower() for v in as_list(value or [])}
+
+
+def check_cors(doc, api_id, cfn_routes):
+    """CORS exists only when the CorsAllowedOrigins parameter names origins;
+    then it allows the API's methods and the request headers clients send, and
+    exposes the response headers they read."""
+    param = doc.get("Parameters", {}).get("CorsAllowedOrigins", {})
+    check(param.get("Type") == "CommaDelimitedList", "CorsAllowedOrigins is a CommaDelimitedList parameter")
+    check(param.get("Default") == "", "CorsAllowedOrigins names no origin by default")
+    cors = doc["Resources"][api_id]["Properties"].get("Body", {}).get("x-amazon-apigateway-cors")
+    branches = cors.get("Fn::If") if isinstance(cors, dict) else None
+    if not check(
+        isinstance(branches, list) and len(branches) == 3 and branches[2] == {"Ref": "AWS::NoValue"},
+        f"{api_id}: the CORS configuration is an Fn::If whose other branch is AWS::NoValue ({cors})",
+    ):
+        return
+    condition, config, _ = branches
+    conditions = doc.get("Conditions", {})
+    if not check(condition in conditions, f"CORS condition {condition} is declared"):
+        return
+
+    def params(origins):
+        values = {name: p.get("Default") for name, p in doc.get("Parameters", {}).items()}
+        values["CorsAllowedOrigins"] = origins
+        return values
+
+    # CloudFormation splits a CommaDelimitedList: the empty default is [""].
+    check(
+        evaluate(conditions[condition], conditions, params([""])) is False,
+        f"{condition} is false for the default: no CORS configuration is deployed",
+    )
+    check(
+        evaluate(conditions[condition], conditions, params(["https://shop.example"])) is True,
+        f"{condition} is true when an origin is given",
+    )
+    origins = config.get("allowOrigins")
+    # SAM resolves a parameter's Ref in CorsConfiguration to the value it was
+    # given at transform time (offline, the default).
+    check(
+        origins in ({"Ref": "CorsAllowedOrigins"}, param.get("Default")),
+        f"CORS origins come from the CorsAllowedOrigins parameter ({origins})",
+    )
+    api_methods = {m for m, _, _, _ in cfn_routes if m in HTTP_METHODS}
+    check(
+        lower_set(config.get("allowMethods")) == {m.lower() for m in api_methods},
+        f"CORS allows exactly the API's methods {sorted(api_methods)} ({config.get('allowMethods')})",
+    )
+    check(
+        lower_set(config.get("allowHeaders")) == CORS_ALLOW_HEADERS,
+        f"CORS allows the request headers {sorted(CORS_ALLOW_HEADERS)} ({config.get('allowHeaders')})",
+    )
+    check(
+        lower_set(config.get("exposeHeaders")) == CORS_EXPOSE_HEADERS,
+        f"CORS exposes the response headers {sorted(CORS_EXPOSE_HEADERS)} ({config.get('exposeHeaders')})",
+    )
+    check(config.get("allowCredentials") is not True, "CORS sends no credentials (bearer tokens, no cookies)")
+    max_age = config.get("maxAge")
+    check(isinstance(max_age, int) and 0 < max_age <= 7200, f"CORS preflights are cached briefly ({max_age} s)")
 
 
 def main(translated_path, routes_path):
@@ -230,6 +326,8 @@ def main(translated_path, routes_path):
     check(secret.get("NoEcho") is True and "Default" not in secret, "JwtSecret is a NoEcho parameter without a default")
     check(secret.get("MinLength", 0) >= 32, "JwtSecret is at least 32 characters")
     check("ApiUrl" in doc.get("Outputs", {}), "the stack outputs the API URL")
+
+    check_cors(doc, api_id, cfn_routes)
 
     # The drift test: the dev server's route table is API Gateway's.
     local_rows = json.loads(Path(routes_path).read_text())

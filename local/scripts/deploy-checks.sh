@@ -5,7 +5,8 @@
 #      plain CloudFormation it translates to, offline (aws-sam-translator);
 #   2. the translated template has the HTTP API, the cached Lambda authorizer,
 #      one function per endpoint group with its routes and invoke permissions,
-#      the table with per-function, non-wildcard IAM policies; and the dev
+#      the table with per-function, non-wildcard IAM policies, CORS only when
+#      CorsAllowedOrigins names origins; and the dev
 #      server routes exactly the same (method, path, function, protected) rows;
 #   3. docker-compose.yml follows the Compose schema and .env.example;
 #   4. `cargo lambda build --release` builds every function; each zip is

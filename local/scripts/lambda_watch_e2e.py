@@ -291,6 +291,8 @@ def run_checks(dev, watch_port):
                 http(dev, "POST", "/login", raw='{"username": "alice"'))
     body = invoke_http("health", "health-wrong-method.json", "POST", "/health", 405, False)
     check(is_error_body(body, "method_not_allowed"), "invoke health health-wrong-method.json: a 405 JSON error body")
+    headers = invoke("health", Path("local/events/health-wrong-method.json")).get("headers") or {}
+    check(headers.get("allow") == "GET", f"invoke health health-wrong-method.json: Allow: GET (got {headers})")
     for binary, event in [("orders", "orders-post-no-identity.json"), ("products", "products-post-unauthenticated.json"),
                           ("invoices", "invoices-get-unauthenticated.json")]:
         body = invoke_http(binary, event, "-", "-", 401, False)

@@ -1,7 +1,8 @@
 //! API Gateway (HTTP API) as the dev server plays it.
 //!
-//! For each request: find the route in the template's table (404/405 as JSON
-//! error bodies otherwise); on a protected route, with no Authorization header
+//! For each request: find the route in the template's table with the matcher
+//! the functions use (`shared::web::RouteTable`; 404/405 as JSON error bodies
+//! otherwise); on a protected route, with no Authorization header
 //! answer 401 `{"message":"Unauthorized"}` without calling anything, else run
 //! the authorizer function and answer 403 `{"message":"Forbidden"}` when it
 //! refuses; then build the payload-2.0 event AWS would send, with the
@@ -24,9 +25,11 @@ use http::{HeaderMap, Method, Request as HttpRequest, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::TokenKeys;
 use shared::domain::Timestamp;
-use shared::web::{RouteTable, error_response};
+use shared::web::{Params, RouteTable, error_response};
 use shared::{App, AppError};
 
+use crate::Settings;
+use crate::cors::Cors;
 use crate::functions::{Handler, http_handler};
 use crate::template::{self, RouteSpec};
 
@@ -42,17 +45,19 @@ struct Route {
 pub struct Gateway {
     app: Arc<App>,
     keys: Arc<TokenKeys>,
-    routes: Vec<Route>,
-    /// Matches a request to an index into `routes`: the same matcher the
-    /// functions use inside themselves.
-    table: RouteTable<usize>,
+    routes: RouteTable<Route>,
+    cors: Option<Cors>,
     next_id: AtomicU64,
 }
 
 impl Gateway {
-    /// Loads the routes from the template; every function it names must be one
-    /// this server can run.
-    pub fn new(app: Arc<App>, template_path: &Path) -> Result<Gateway, String> {
+    /// Loads the routes and the CORS configuration from the template; every
+    /// function it names must be one this server can run.
+    pub fn new(
+        app: Arc<App>,
+        template_path: &Path,
+        settings: &Settings,
+    ) -> Result<Gateway, String> {
         let specs = template::load(template_path)?;
         let routes = specs
             .into_iter()
@@ -63,33 +68,27 @@ impl Gateway {
                         spec.method, spec.path, spec.binary
                     )
                 })?;
-                Ok(Route { spec, handler })
+                let method = Method::from_bytes(spec.method.as_bytes())
+                    .map_err(|_| format!("template route has an invalid method {}", spec.method))?;
+                Ok((method, spec.path.clone(), Route { spec, handler }))
             })
             .collect::<Result<Vec<_>, String>>()?;
-        let table = RouteTable::new(
-            routes
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let method = Method::from_bytes(r.spec.method.as_bytes()).map_err(|_| {
-                        format!("template route has a bad method: {}", r.spec.method)
-                    })?;
-                    Ok((method, r.spec.path.clone(), i))
-                })
-                .collect::<Result<Vec<_>, String>>()?,
-        );
+        let cors = Cors::new(
+            template::load_cors(template_path)?,
+            &settings.cors_allowed_origins,
+        )?;
         let keys = app.tokens.clone();
         Ok(Gateway {
             app,
             keys,
-            routes,
-            table,
+            routes: RouteTable::new(routes),
+            cors,
             next_id: AtomicU64::new(1),
         })
     }
 
     pub fn route_specs(&self) -> Vec<RouteSpec> {
-        self.routes.iter().map(|r| r.spec.clone()).collect()
+        self.routes.values().map(|r| r.spec.clone()).collect()
     }
 
     pub fn into_router(self) -> axum::Router {
@@ -101,16 +100,6 @@ impl Gateway {
     fn request_id(&self) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         format!("local-{:x}-{n}", Timestamp::now().unix())
-    }
-
-    /// The most specific route for the path, or the 404/405 error.
-    fn find(
-        &self,
-        method: &Method,
-        path: &str,
-    ) -> Result<(&Route, BTreeMap<String, String>), AppError> {
-        let (index, params) = self.table.find(method, path)?;
-        Ok((&self.routes[*index], params.into_iter().collect()))
     }
 }
 
@@ -134,10 +123,26 @@ async fn handle(
 }
 
 impl Gateway {
+    /// CORS first, as API Gateway does it: preflights never reach routing, and
+    /// every other answer gets the headers for its origin.
     async fn dispatch(&self, peer: SocketAddr, request: HttpRequest<AxumBody>) -> AxumResponse {
+        let Some(cors) = &self.cors else {
+            return self.forward(peer, request).await;
+        };
+        if let Some(answer) = cors.preflight(request.method(), request.headers()) {
+            return answer;
+        }
+        let request_headers = request.headers().clone();
+        let mut response = self.forward(peer, request).await;
+        cors.decorate(&request_headers, response.headers_mut());
+        response
+    }
+
+    /// Routing, the authorizer step, and the function.
+    async fn forward(&self, peer: SocketAddr, request: HttpRequest<AxumBody>) -> AxumResponse {
         let request_id = self.request_id();
         let (parts, body) = request.into_parts();
-        let (route, params) = match self.find(&parts.method, parts.uri.path()) {
+        let (route, params) = match self.routes.find(&parts.method, parts.uri.path()) {
             Ok(found) => found,
             Err(e) => return to_axum(error_response(&e, &request_id)),
         };
@@ -234,7 +239,7 @@ fn api_gateway_event(
     parts: &http::request::Parts,
     body: &[u8],
     route: &Route,
-    params: &BTreeMap<String, String>,
+    params: &Params,
     authorizer_context: Option<Value>,
     request_id: &str,
     peer: SocketAddr,
@@ -267,6 +272,7 @@ fn api_gateway_event(
         event["queryStringParameters"] = json!(query);
     }
     if !params.is_empty() {
+        let params: BTreeMap<&String, &String> = params.iter().collect();
         event["pathParameters"] = json!(params);
     }
     if !body.is_empty() {

@@ -1,8 +1,11 @@
 //! The local dev server: serves the whole API off AWS. It reads `template.yaml`
-//! for the routes, turns each HTTP request into the API Gateway (HTTP API,
-//! payload 2.0) event AWS would send, applies the authorizer as API Gateway
-//! does, and calls the function's handler in-process.
+//! for the routes and the CORS configuration, turns each HTTP request into the
+//! API Gateway (HTTP API, payload 2.0) event AWS would send, applies CORS and
+//! the authorizer as API Gateway does, and calls the function's handler
+//! in-process.
 
+pub mod cli;
+pub mod cors;
 pub mod functions;
 pub mod gateway;
 pub mod template;
@@ -48,13 +51,43 @@ pub fn dev_config() -> Result<Config, shared::AppError> {
     Ok(config)
 }
 
-/// Serves the API on `listener` until the process ends.
+/// What the dev server plays beyond the template's routes: the values the
+/// deployed stack takes from template parameters.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Browser origins CORS allows (`CORS_ALLOWED_ORIGINS`, comma-separated;
+    /// the template's `CorsAllowedOrigins`). None by default: no CORS.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Settings {
+    /// The settings from environment-like variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let origins = lookup("CORS_ALLOWED_ORIGINS").unwrap_or_default();
+        Ok(Settings {
+            cors_allowed_origins: cors::parse_origins(&origins)
+                .map_err(|e| format!("CORS_ALLOWED_ORIGINS: {e}"))?,
+        })
+    }
+}
+
+/// Serves the API on `listener` until the process ends, with the default settings.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     template: &Path,
 ) -> Result<(), String> {
-    let gateway = gateway::Gateway::new(app, template)?;
+    serve_with(listener, app, template, &Settings::default()).await
+}
+
+/// Serves the API on `listener` until the process ends.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    template: &Path,
+    settings: &Settings,
+) -> Result<(), String> {
+    let gateway = gateway::Gateway::new(app, template, settings)?;
     let router = gateway.into_router();
     axum::serve(
         listener,

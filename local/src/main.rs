@@ -1,58 +1,29 @@
-//! The dev server's command line. `cargo run -p local` serves the whole API on
-//! http://127.0.0.1:8080 (`PORT` overrides), on embedded SQLite unless
-//! `DB_DRIVER` says otherwise; `--help` lists the other commands.
+//! `cargo run -p local`: the whole API on http://127.0.0.1:8080 (`--port` or
+//! `PORT` overrides), on embedded SQLite unless `DB_DRIVER` says otherwise.
+//! `cargo run -p local -- --help` lists the commands; `routes --json` prints
+//! the route table the server would serve (read from `template.yaml`), which
+//! the deploy checks compare with the routes of the translated template.
 
-use std::path::PathBuf;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-
-/// The commerce API off AWS: the dev server and the tools around it.
-///
-/// Settings come from the environment (DB_DRIVER, SQLITE_PATH, DATABASE_URL,
-/// JWT_SECRET, ...), the same variables a deployed function reads.
-#[derive(Parser)]
-#[command(name = "local", version, about, long_about = None)]
-struct Cli {
-    /// The SAM template to read routes from [env: TEMPLATE_PATH; default: the repository's template.yaml]
-    #[arg(long, global = true)]
-    template: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the API on 127.0.0.1 (the default command)
-    Serve {
-        /// Port to listen on [env: PORT; default: 8080]
-        #[arg(long)]
-        port: Option<u16>,
-    },
-    /// Print the route table the server would serve, read from the template
-    Routes {
-        /// As a JSON array of {method, path, function, binary, protected} rows
-        #[arg(long)]
-        json: bool,
-    },
-}
+use clap::Parser;
+use local::cli::{Cli, Command, RoutesArgs, ServeArgs};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let template = cli
-        .template
-        .or_else(|| std::env::var_os("TEMPLATE_PATH").map(PathBuf::from))
-        .unwrap_or_else(local::default_template_path);
-    let result = match cli.command.unwrap_or(Command::Serve { port: None }) {
-        Command::Serve { port } => {
+    // On --help clap prints and exits 0; on anything unknown it prints the
+    // error and a usage line and exits 2.
+    let result = match Cli::parse().into_command() {
+        Command::Serve(args) => {
             shared::telemetry::init();
-            serve(port, &template).await.inspect_err(|e| {
+            serve(args).await.inspect_err(|e| {
                 tracing::error!(error = %e, "dev server stopped");
             })
         }
-        Command::Routes { json } => print_routes(&template, json),
+        Command::Routes(args) => print_routes(&args),
+        // `Command::Admin(args)` (grant|revoke) is dispatched here.
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,15 +34,11 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(port: Option<u16>, template: &std::path::Path) -> Result<(), String> {
+async fn serve(args: ServeArgs) -> Result<(), String> {
     let config = local::dev_config().map_err(|e| format!("{e:?}"))?;
-    let port: u16 = match (port, std::env::var("PORT")) {
-        (Some(port), _) => port,
-        (None, Ok(p)) => p
-            .parse()
-            .map_err(|_| format!("PORT must be a port number, not `{p}`"))?,
-        (None, Err(_)) => 8080,
-    };
+    let port = args.port;
+    let template = args.template.path();
+    let settings = args.settings();
     let driver = config.db.driver();
     let app = Arc::new(
         shared::App::build(config)
@@ -86,13 +53,14 @@ async fn serve(port: Option<u16>, template: &std::path::Path) -> Result<(), Stri
         driver,
         "serving the API"
     );
-    local::serve(listener, app, template).await
+    local::serve_with(listener, app, &template, &settings).await
 }
 
-/// Prints the dev server's route table, one route a line or as JSON.
-fn print_routes(template: &std::path::Path, json: bool) -> Result<(), String> {
-    let routes = local::template::load(template)?;
-    if json {
+/// Prints the dev server's route table: one line per route, or with `--json`
+/// a JSON array of `{method, path, function, binary, protected}` rows.
+fn print_routes(args: &RoutesArgs) -> Result<(), String> {
+    let routes = local::template::load(&args.template.path())?;
+    let text = if args.json {
         let rows: Vec<serde_json::Value> = routes
             .iter()
             .map(|r| {
@@ -105,12 +73,24 @@ fn print_routes(template: &std::path::Path, json: bool) -> Result<(), String> {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        format!("{}\n", serde_json::Value::Array(rows))
     } else {
-        for r in &routes {
-            let auth = if r.protected { "JWT" } else { "public" };
-            println!("{:<6} {:<32} {:<8} {}", r.method, r.path, auth, r.binary);
+        routes
+            .iter()
+            .map(|r| {
+                let auth = if r.protected { "JWT" } else { "public" };
+                format!(
+                    "{:<7} {:<32} {:<7} {}\n",
+                    r.method, r.path, auth, r.function
+                )
+            })
+            .collect()
+    };
+    // A reader that stops early (`| head`) is not an error of ours.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write the routes: {e}"))
         }
+        _ => Ok(()),
     }
-    Ok(())
 }

@@ -164,15 +164,46 @@ async fn the_authorizer_refuses_forged_tokens_and_admits_valid_ones() {
     );
 }
 
+fn allow_header(response: &Response<Body>) -> Option<String> {
+    response
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().expect("ASCII Allow").to_owned())
+}
+
 #[tokio::test]
-async fn a_wrong_method_is_a_405_with_allow() {
+async fn a_wrong_method_is_405_with_allow_naming_the_methods_of_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(dir.path()).await;
-    let response = health::handle(app, event("health-wrong-method.json")).await;
-    assert_eq!(response.headers()["allow"], "GET");
+
+    let response = health::handle(app.clone(), event("health-wrong-method.json")).await;
+    assert_eq!(allow_header(&response).as_deref(), Some("GET"));
+    let (status, body) = status_and_body(response);
+    assert_eq!(
+        (status, body["code"].as_str(), body["request_id"].as_str()),
+        (
+            405,
+            Some("method_not_allowed"),
+            Some("evt-health-post-0001")
+        )
+    );
+
+    // The same event as a DELETE of a product, whose path takes GET and PUT.
+    let mut delete: Value = serde_json::from_str(&read_event("products-get.json")).unwrap();
+    delete["requestContext"]["http"]["method"] = "DELETE".into();
+    let request = lambda_http::request::from_str(&delete.to_string()).unwrap();
+    let response = products::handle(app.clone(), request).await;
+    assert_eq!(allow_header(&response).as_deref(), Some("GET, PUT"));
     let (status, body) = status_and_body(response);
     assert_eq!(
         (status, body["code"].as_str()),
         (405, Some("method_not_allowed"))
+    );
+
+    // Only a 405 carries Allow.
+    let response = products::handle(app, event("products-get-missing.json")).await;
+    assert_eq!(
+        (response.status().as_u16(), allow_header(&response)),
+        (404, None)
     );
 }

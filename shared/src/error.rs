@@ -21,12 +21,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("no route for {method} {path}")]
     RouteNotFound { method: String, path: String },
-    /// `allow` lists the methods the path takes, for the `Allow` header (RFC 9110).
-    #[error("method {method} is not allowed on {path}")]
+    /// The path exists, but not for this method; `allowed` are the methods it takes.
+    #[error("method {method} is not allowed on {path}; it takes {}", .allowed.join(", "))]
     MethodNotAllowed {
         method: String,
         path: String,
-        allow: Vec<String>,
+        allowed: Vec<String>,
     },
     #[error("product {0} not found")]
     ProductNotFound(i64),

@@ -126,13 +126,15 @@ impl DevServer {
         let config =
             Config::from_lookup(|k| vars.get(k).cloned(), SecretPolicy::Required).expect("config");
         let keys = TokenKeys::new(&config.jwt);
+        let settings =
+            local::Settings::from_lookup(|k| vars.get(k).cloned()).expect("dev server settings");
         let app = Arc::new(App::build(config).await.expect("open the store"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {
-            local::serve(listener, app, &local::default_template_path())
+            local::serve_with(listener, app, &local::default_template_path(), &settings)
                 .await
                 .expect("dev server");
         });

@@ -9,7 +9,7 @@ pub use router::{Params, RouteTable};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, LINK, LOCATION};
+use http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, LINK, LOCATION};
 use http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -90,6 +90,8 @@ struct ErrorBody<'a> {
     request_id: &'a str,
 }
 
+/// The error body of API.md, with the headers the status calls for: a 405
+/// names the methods the path takes in `Allow` (RFC 9110).
 pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
     let mut response = json(
         err.status(),
@@ -100,10 +102,10 @@ pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
             request_id,
         },
     );
-    if let AppError::MethodNotAllowed { allow, .. } = err
-        && let Ok(value) = HeaderValue::from_str(&allow.join(", "))
+    if let AppError::MethodNotAllowed { allowed, .. } = err
+        && let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
     {
-        response.headers_mut().insert(http::header::ALLOW, value);
+        response.headers_mut().insert(ALLOW, value);
     }
     if let Some(value) = idempotency::retry_after(err) {
         response

@@ -1,22 +1,26 @@
-//! Matches a request path against a function's route patterns
-//! (`/products/{id}`), the same patterns `template.yaml` declares. When several
-//! match, the one with the most literal segments wins, as in API Gateway.
+//! The one route matcher of the API: every function matches its own routes
+//! with it, and the dev server matches the whole template's table with it.
+//! Patterns are the ones `template.yaml` declares (`/products/{id}`); when
+//! several match for the request's method, the one with the most literal
+//! segments wins, as in API Gateway.
 
 use std::collections::HashMap;
+
+use http::Method;
 
 use crate::error::AppError;
 
 /// Path parameters, percent-decoded.
 pub type Params = HashMap<String, String>;
 
-/// A table of `(method, pattern, route)` rows: each function's own, and the dev
-/// server's whole API (read from `template.yaml`). The one matcher of the project.
+/// Routes by (method, path pattern), each carrying a value `R`: an enum for a
+/// function, the handler and its template row for the dev server.
 pub struct RouteTable<R> {
-    routes: Vec<(http::Method, String, R)>,
+    routes: Vec<(Method, String, R)>,
 }
 
 impl<R> RouteTable<R> {
-    pub fn new<P: Into<String>>(routes: Vec<(http::Method, P, R)>) -> Self {
+    pub fn new<P: Into<String>>(routes: impl IntoIterator<Item = (Method, P, R)>) -> Self {
         RouteTable {
             routes: routes
                 .into_iter()
@@ -26,18 +30,16 @@ impl<R> RouteTable<R> {
     }
 
     /// The route for this method and path, with its parameters; 404 when no
-    /// pattern matches the path, 405 (with the methods the path takes) when
+    /// pattern matches the path, 405 naming the methods the path takes when
     /// one does but not for this method.
-    pub fn find(&self, method: &http::Method, path: &str) -> Result<(&R, Params), AppError> {
+    pub fn find(&self, method: &Method, path: &str) -> Result<(&R, Params), AppError> {
         let mut best: Option<(usize, &R, Params)> = None;
-        let mut allowed: Vec<&http::Method> = Vec::new();
+        let mut allowed: Vec<&str> = Vec::new();
         for (route_method, pattern, route) in &self.routes {
             let Some((literals, params)) = match_pattern(pattern, path) else {
                 continue;
             };
-            if !allowed.contains(&route_method) {
-                allowed.push(route_method);
-            }
+            allowed.push(route_method.as_str());
             if route_method != method {
                 continue;
             }
@@ -47,21 +49,25 @@ impl<R> RouteTable<R> {
         }
         match best {
             Some((_, route, params)) => Ok((route, params)),
-            None if !allowed.is_empty() => Err(AppError::MethodNotAllowed {
-                method: method.to_string(),
-                path: path.to_owned(),
-                // Sorted, so every function and the dev server list them alike.
-                allow: {
-                    let mut allow: Vec<String> = allowed.iter().map(|m| m.to_string()).collect();
-                    allow.sort();
-                    allow
-                },
-            }),
+            None if !allowed.is_empty() => {
+                allowed.sort_unstable();
+                allowed.dedup();
+                Err(AppError::MethodNotAllowed {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    allowed: allowed.into_iter().map(str::to_owned).collect(),
+                })
+            }
             None => Err(AppError::RouteNotFound {
                 method: method.to_string(),
                 path: path.to_owned(),
             }),
         }
+    }
+
+    /// Every route's value, in the order the table was built.
+    pub fn values(&self) -> impl Iterator<Item = &R> {
+        self.routes.iter().map(|(_, _, route)| route)
     }
 }
 
@@ -108,43 +114,67 @@ pub(crate) fn encode_component(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::Method;
 
-    #[test]
-    fn most_specific_route_wins_and_methods_are_checked() {
-        let table = RouteTable::new(vec![
+    fn products() -> RouteTable<u8> {
+        RouteTable::new([
             (Method::GET, "/products/{id}", 1),
             (Method::GET, "/products/category/{category}", 2),
             (Method::PUT, "/products/{id}/stock", 3),
-        ]);
+            (Method::PUT, "/products/{id}", 4),
+        ])
+    }
+
+    #[test]
+    fn the_most_specific_pattern_for_the_method_wins() {
+        let table = products();
         let (r, p) = table.find(&Method::GET, "/products/7").unwrap();
         assert_eq!((*r, p["id"].as_str()), (1, "7"));
         let (r, p) = table
             .find(&Method::GET, "/products/category/Home%20%26%20Garden")
             .unwrap();
         assert_eq!((*r, p["category"].as_str()), (2, "Home & Garden"));
+        // Two literals beat one, but only among routes of the request's method.
         assert_eq!(
-            table
+            *table
                 .find(&Method::PUT, "/products/category/stock")
                 .unwrap()
                 .0,
-            &3
+            3
         );
+        assert_eq!(*table.find(&Method::PUT, "/products/7/").unwrap().0, 4);
+    }
+
+    #[test]
+    fn a_known_path_with_another_method_is_405_naming_the_methods_it_takes() {
+        let table = products();
         match table.find(&Method::DELETE, "/products/7") {
-            Err(AppError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, ["GET"]),
+            Err(AppError::MethodNotAllowed { allowed, .. }) => assert_eq!(allowed, ["GET", "PUT"]),
             other => panic!("expected 405, got {:?}", other.map(|(r, _)| *r)),
         }
-        match table.find(&Method::GET, "/products/category/stock") {
-            Ok((r, _)) => assert_eq!(*r, 2),
-            Err(e) => panic!("{e:?}"),
-        }
+        // Every pattern that matches the path counts, whichever function of the
+        // table it is: GET from the category pattern, PUT from the stock one.
         match table.find(&Method::POST, "/products/category/stock") {
-            Err(AppError::MethodNotAllowed { allow, .. }) => assert_eq!(allow, ["GET", "PUT"]),
+            Err(AppError::MethodNotAllowed { allowed, .. }) => assert_eq!(allowed, ["GET", "PUT"]),
             other => panic!("expected 405, got {:?}", other.map(|(r, _)| *r)),
         }
-        assert!(matches!(
-            table.find(&Method::GET, "/nope"),
-            Err(AppError::RouteNotFound { .. })
-        ));
+    }
+
+    #[test]
+    fn an_unknown_path_is_404_and_empty_or_undecodable_parameters_do_not_match() {
+        let table = products();
+        for path in [
+            "/nope",
+            "/products//stock",
+            "/products/%FF",
+            "/products/1/2/3",
+        ] {
+            assert!(
+                matches!(
+                    table.find(&Method::GET, path),
+                    Err(AppError::RouteNotFound { .. })
+                ),
+                "{path}"
+            );
+        }
     }
 }
