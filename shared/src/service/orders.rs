@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::domain::order::merge_lines;
 use crate::domain::{Identity, Money, NewOrder, Order, OrderItem, Page, PageRequest, Timestamp};
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Metric};
 use crate::repo::Store;
 
 pub struct OrderService {
@@ -60,7 +61,9 @@ impl OrderService {
             total,
             created_at: Timestamp::now(),
         };
-        self.store.place_order(&new).await
+        let order = self.store.place_order(&new).await?;
+        metrics::count(Metric::OrdersPlaced);
+        Ok(order)
     }
 
     pub async fn list(&self, owner: &Identity, page: PageRequest) -> AppResult<Page<Order>> {
