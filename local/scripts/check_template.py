@@ -1,5 +1,7 @@
 """Asserts what the translated CloudFormation template deploys, and that the
-dev server routes exactly what API Gateway will route.
+dev server routes exactly what API Gateway will route. The secrets and each
+function's settings are checked by check_secrets.py; tracing, logs,
+throttling and alarms by check_operations.py.
 
 Usage: python check_template.py TRANSLATED_JSON ROUTES_JSON
 
@@ -17,44 +19,9 @@ import re
 import sys
 from pathlib import Path
 
-FAILURES = []
-PASSED = []
-
-
-def check(ok, what):
-    (PASSED if ok else FAILURES).append(what)
-    return ok
-
-
-def refs_of(value):
-    """Logical ids a CloudFormation value points at (Ref, GetAtt, ${X} and ${X.Attr} in Sub)."""
-    found = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                found.add(inner)
-            elif key == "Fn::GetAtt":
-                target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
-                found.add(target)
-            elif key == "Fn::Sub":
-                text, variables = (inner, {}) if isinstance(inner, str) else (inner[0], inner[1])
-                for name in re.findall(r"\$\{([^}!]+)\}", text):
-                    base = name.split(".")[0]
-                    if base in variables:
-                        found |= refs_of(variables[base])
-                    elif not base.startswith("AWS::"):
-                        found.add(base)
-                found |= refs_of(variables)
-            else:
-                found |= refs_of(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= refs_of(inner)
-    return found
-
-
-def as_list(value):
-    return value if isinstance(value, list) else [value]
+from check_operations import check_operations
+from check_secrets import check_secrets
+from checks import FAILURES, PASSED, as_list, check, refs_of
 
 
 def routes_of_api(resources, api_id):
@@ -241,8 +208,6 @@ def main(translated_path, routes_path):
             f"{fn}: its binary `{binary}` is a crate under functions/",
         )
         binaries[fn] = binary
-        env = props.get("Environment", {}).get("Variables", {})
-        check(env.get("JWT_SECRET") == {"Ref": "JwtSecret"}, f"{fn}: JWT_SECRET from the NoEcho parameter")
     check(len(set(binaries.values())) == len(binaries), "one binary per function")
 
     # API Gateway may invoke each function: one permission per route, and the authorizer's.
@@ -316,18 +281,19 @@ def main(translated_path, routes_path):
             check(env.get("DYNAMODB_TABLE") == {"Ref": table}, f"{fn}: DYNAMODB_TABLE names the table")
         managed = resources[role]["Properties"].get("ManagedPolicyArns", [])
         check(
-            all("AWSLambdaBasicExecutionRole" in str(arn) for arn in managed),
-            f"{fn}: only the basic execution managed policy ({managed})",
+            all(
+                str(arn).endswith(("/service-role/AWSLambdaBasicExecutionRole", "/AWSXrayWriteOnlyAccess"))
+                for arn in managed
+            ),
+            f"{fn}: only the basic execution and X-Ray write managed policies ({managed})",
         )
     check(all(len(fns) == 1 for fns in roles_seen.values()), "no role is shared between functions")
 
-    params = doc.get("Parameters", {})
-    secret = params.get("JwtSecret", {})
-    check(secret.get("NoEcho") is True and "Default" not in secret, "JwtSecret is a NoEcho parameter without a default")
-    check(secret.get("MinLength", 0) >= 32, "JwtSecret is at least 32 characters")
     check("ApiUrl" in doc.get("Outputs", {}), "the stack outputs the API URL")
 
     check_cors(doc, api_id, cfn_routes)
+    check_secrets(doc, functions, authorizer_functions, binaries)
+    check_operations(doc, functions, api_id, cfn_routes)
 
     # The drift test: the dev server's route table is API Gateway's.
     local_rows = json.loads(Path(routes_path).read_text())

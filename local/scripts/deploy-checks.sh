@@ -6,8 +6,11 @@
 #   2. the translated template has the HTTP API, the cached Lambda authorizer,
 #      one function per endpoint group with its routes and invoke permissions,
 #      the table with per-function, non-wildcard IAM policies, CORS only when
-#      CorsAllowedOrigins names origins; and the dev
-#      server routes exactly the same (method, path, function, protected) rows;
+#      CorsAllowedOrigins names origins; secrets only as Secrets Manager ARNs,
+#      each function reading exactly its own, and only the settings it uses;
+#      X-Ray, a log group with retention per function, the JSON access log,
+#      throttling, alarms wired to the optional topic; and the dev server
+#      routes exactly the same (method, path, function, protected) rows;
 #   3. docker-compose.yml follows the Compose schema and .env.example;
 #   4. `cargo lambda build --release` builds every function; each zip is
 #      under the size budget (LAMBDA_MAX_ZIP_MB, 4 MB; see lambda-build.sh);

@@ -24,8 +24,12 @@ the dev server (`cargo run -p local`), each on its own fresh SQLite file under
 4. The authorizer function, invoked with payload-2.0 REQUEST events, allows a
    real token (with the caller's identity as context) and refuses the others.
 5. Logs: the functions' lines (RUST_LOG=debug) are JSON, carry the Lambda
-   request id of their invocation, and never contain the password, the token
+   request id and X-Ray trace id of their invocation, and never contain the password, the token
    or the password's argon2 hash; neither do the dev server's.
+6. Metrics: the functions' CloudWatch EMF lines declare what they carry, one
+   cold start per function named as Lambda names it, and exactly one line per
+   order placed, invoice paid and login refused, each with the request id and
+   trace id of the invocation it happened in.
 
 Each failed check is printed; the script exits 1 if any failed. Both servers
 are stopped at the end, and every wait is bounded.
@@ -232,6 +236,7 @@ def run_checks(dev, watch_port):
     both_auth("invoices", "GET", f"/invoices/order/{order['order_id']}", 200)
     both_auth("invoices", "GET", f"/invoices/user/{user_id}", 200)
     both_auth("invoices", "PUT", f"/invoices/{invoice['invoice_id']}", 200, body={"status": "sent"})
+    both_auth("invoices", "PUT", f"/invoices/{invoice['invoice_id']}", 200, body={"status": "paid"})
     both_auth("invoices", "PUT", f"/invoices/{invoice['invoice_id']}", 409, body={"status": "draft"})
     both_auth("orders", "POST", "/orders", 400, raw='{"items": [')
 
@@ -357,11 +362,14 @@ def check_logs():
     debug_lines = [line for line in lines if line.get("level") == "DEBUG"]
     check(bool(debug_lines), "RUST_LOG=debug reached the functions (DEBUG lines present)")
 
-    def request_id(line):
+    def invocation(line):
         for span in [line.get("span", {}), *line.get("spans", [])]:
             if span.get("requestId"):
-                return span["requestId"]
-        return None
+                return span
+        return {}
+
+    def request_id(line):
+        return invocation(line).get("requestId")
 
     for message in ("user registered", "user logged in", "request refused", "invoice created"):
         found = [line for line in lines if line.get("fields", {}).get("message") == message]
@@ -376,8 +384,55 @@ def check_logs():
         check(bool(found) and all(request_id(line) for line in found),
               f"the error body's request_id {body_id} is on a log line with the Lambda request id")
     ids = {request_id(line) for line in lines if request_id(line)}
+    # The X-Ray trace id rides on the same span as the request id (watch, like
+    # Lambda, hands one to every invocation).
+    in_invocation = [line for line in lines if request_id(line)]
+    check(
+        bool(in_invocation) and all(invocation(line).get("xrayTraceId", "").startswith("Root=1-") for line in in_invocation),
+        f"every line of an invocation carries its X-Ray trace id ({len(in_invocation)} lines)",
+    )
     check(len(ids) >= 10, f"each invocation has its own request id ({len(ids)} distinct)")
     check(all(re.fullmatch(r"[0-9a-fA-F-]{8,}", i) for i in ids), f"request ids look like Lambda's ({sorted(ids)[:3]})")
+    check_metrics(watch_log, ids)
+
+
+def check_metrics(watch_log, invocation_ids):
+    """The EMF lines under watch (6. in the module's description)."""
+    docs = []
+    for raw in watch_log.splitlines():
+        start = raw.find('{"')
+        if start < 0 or '"_aws"' not in raw:
+            continue
+        try:
+            docs.append(json.loads(raw[start:]))
+        except json.JSONDecodeError:
+            check(False, f"a metric line is whole JSON: {raw[:200]}")
+    check(len(docs) >= 6, f"watch output has the functions' metric lines ({len(docs)})")
+    counts = {}
+    for doc in docs:
+        declared = doc.get("_aws", {}).get("CloudWatchMetrics", [{}])[0]
+        names = [m.get("Name") for m in declared.get("Metrics", [])]
+        check(
+            declared.get("Namespace") == "CommerceApi"
+            and declared.get("Dimensions") == [["FunctionName"]]
+            and isinstance(doc.get("_aws", {}).get("Timestamp"), int)
+            and len(names) == 1 and doc.get(names[0]) == 1 and doc.get("FunctionName"),
+            f"an EMF document declaring its one metric and dimension: {doc}",
+        )
+        if names:
+            counts.setdefault(names[0], []).append(doc)
+    started = sorted({d.get("FunctionName") for d in counts.get("ColdStarts", [])})
+    check(
+        started == sorted(["auth", "authorizer", "health", "invoices", "orders", "products"]),
+        f"a cold start counted by every function, under its Lambda name ({started})",
+    )
+    for metric, expected in [("OrdersPlaced", 2), ("InvoicesPaid", 1), ("FailedLogins", 1)]:
+        found = counts.get(metric, [])
+        check(len(found) == expected, f"{metric}: {expected} under watch (got {len(found)})")
+        check(
+            all(d.get("requestId") in invocation_ids and d.get("xrayTraceId", "").startswith("Root=1-") for d in found),
+            f"{metric}: each line carries the request id and X-Ray trace id of its invocation",
+        )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 //! `local/events/`, deserialised the way `lambda_http` does in Lambda, handed
 //! straight to each function's handler.
 
+use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
@@ -206,4 +207,125 @@ async fn a_wrong_method_is_405_with_allow_naming_the_methods_of_the_path() {
         (response.status().as_u16(), allow_header(&response)),
         (404, None)
     );
+}
+
+/// What a function writes to stdout, captured.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'w self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    /// The EMF documents written so far (lines with `_aws`), skipping log lines.
+    fn metric_lines(&self) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+            .filter(|doc| doc.get("_aws").is_some())
+            .collect()
+    }
+
+    fn count_of(&self, metric: &str) -> usize {
+        self.metric_lines()
+            .iter()
+            .filter(|doc| doc.get(metric).is_some())
+            .count()
+    }
+}
+
+/// orders-post-authorized.json (alice, through the authorizer) sent to another route.
+fn as_alice(method: &str, path: &str, body: &str) -> Request {
+    let mut doc: Value = serde_json::from_str(&read_event("orders-post-authorized.json")).unwrap();
+    let route = format!("{method} {path}");
+    doc["routeKey"] = route.clone().into();
+    doc["requestContext"]["routeKey"] = route.into();
+    doc["rawPath"] = path.into();
+    doc["requestContext"]["http"]["path"] = path.into();
+    doc["requestContext"]["http"]["method"] = method.into();
+    doc["body"] = body.into();
+    lambda_http::request::from_str(&doc.to_string()).unwrap()
+}
+
+#[tokio::test]
+async fn business_events_emit_one_emf_line_each_and_refusals_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path()).await;
+    let out = Captured::default();
+    // The subscriber a deployed function installs, writing here; the test
+    // runtime is single-threaded, so the handlers run under it.
+    let _subscriber = tracing::subscriber::set_default(shared::telemetry::subscriber_for(
+        "info",
+        out.clone(),
+        "shop-orders",
+    ));
+
+    let (status, _) =
+        status_and_body(orders::handle(app.clone(), event("orders-post-authorized.json")).await);
+    assert_eq!(status, 201);
+    let lines = out.metric_lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let emf = &lines[0];
+    let declared = &emf["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(declared["Namespace"], "CommerceApi");
+    assert_eq!(
+        declared["Dimensions"],
+        serde_json::json!([["FunctionName"]])
+    );
+    assert_eq!(
+        declared["Metrics"],
+        serde_json::json!([{"Name": "OrdersPlaced", "Unit": "Count"}])
+    );
+    assert_eq!(emf["FunctionName"], "shop-orders");
+    assert_eq!(emf["OrdersPlaced"], 1);
+    assert!(emf["_aws"]["Timestamp"].as_u64().unwrap() > 1_600_000_000_000);
+
+    // Refused: no order, no metric.
+    let (status, _) =
+        status_and_body(orders::handle(app.clone(), event("orders-post-no-identity.json")).await);
+    assert_eq!(status, 401);
+    assert_eq!(out.count_of("OrdersPlaced"), 1);
+
+    // Paid once, whatever the number of times it is asked.
+    let created = as_alice("POST", "/invoices", r#"{"order_id": 1}"#);
+    let (status, _) = status_and_body(invoices::handle(app.clone(), created).await);
+    assert_eq!(status, 201);
+    for _ in 0..2 {
+        let pay = as_alice("PUT", "/invoices/1", r#"{"status": "paid"}"#);
+        let (status, body) = status_and_body(invoices::handle(app.clone(), pay).await);
+        assert_eq!((status, body["status"].as_str()), (200, Some("paid")));
+    }
+    assert_eq!(out.count_of("InvoicesPaid"), 1);
+
+    // A wrong password counts; a right one does not.
+    let wrong = as_alice(
+        "POST",
+        "/login",
+        r#"{"username": "alice", "password": "not-her-password"}"#,
+    );
+    let (status, _) = status_and_body(auth::handle(app.clone(), wrong).await);
+    assert_eq!(status, 401);
+    let right = as_alice(
+        "POST",
+        "/login",
+        r#"{"username": "alice", "password": "alice-password"}"#,
+    );
+    let (status, _) = status_and_body(auth::handle(app.clone(), right).await);
+    assert_eq!(status, 200);
+    assert_eq!(out.count_of("FailedLogins"), 1);
+    assert_eq!(out.metric_lines().len(), 3, "{:?}", out.metric_lines());
 }

@@ -137,6 +137,10 @@ pub enum SecretPolicy {
     Required,
     /// The local dev server: fall back to `DEV_JWT_SECRET` (and say so).
     DevFallback,
+    /// A function that neither issues nor verifies tokens (health), deployed
+    /// without the secret: `JWT_SECRET` is not read, and the keys are made of
+    /// random bytes nobody knows, so no token would verify against them.
+    NoTokens,
 }
 
 impl Config {
@@ -153,8 +157,16 @@ impl Config {
         policy: SecretPolicy,
     ) -> Result<Config, AppError> {
         let secret = match (get("JWT_SECRET"), policy) {
-            (Some(secret), _) => secret,
-            (None, SecretPolicy::DevFallback) => DEV_JWT_SECRET.to_owned(),
+            (_, SecretPolicy::NoTokens) => unknown_secret()?,
+            // The deployed template passes a reference; signing with its text,
+            // which is no secret, would make every token forgeable.
+            (Some(secret), _) if is_secret_reference(&secret) => {
+                return Err(config_error(
+                    "JWT_SECRET names a secret (an ARN or ssm: name) that this build does not fetch",
+                ));
+            }
+            (Some(secret), _) => secret.into_bytes(),
+            (None, SecretPolicy::DevFallback) => DEV_JWT_SECRET.as_bytes().to_vec(),
             (None, SecretPolicy::Required) => {
                 return Err(config_error("JWT_SECRET is required (at least 32 bytes)"));
             }
@@ -163,7 +175,7 @@ impl Config {
             return Err(config_error("JWT_SECRET must be at least 32 bytes"));
         }
         let jwt = JwtConfig {
-            secret: secret.into_bytes(),
+            secret,
             issuer: get("JWT_ISSUER").unwrap_or_else(|| "commerce-api".into()),
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| "commerce-api-clients".into()),
             ttl_seconds: parse_num(&get, "JWT_TTL_SECONDS", 3600, 60, 86_400)?,
@@ -391,6 +403,22 @@ where
     }
 }
 
+/// A Secrets Manager ARN or an SSM parameter reference (see the template).
+fn is_secret_reference(value: &str) -> bool {
+    ["arn:aws:secretsmanager:", "arn:aws:ssm:", "ssm:"]
+        .iter()
+        .any(|prefix| value.starts_with(prefix))
+}
+
+/// 32 bytes from the operating system's random source, for keys no token was
+/// ever signed with.
+fn unknown_secret() -> Result<Vec<u8>, AppError> {
+    let mut bytes = vec![0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| config_error(&format!("no random bytes for the unused token keys: {e}")))?;
+    Ok(bytes)
+}
+
 fn config_error(msg: &str) -> AppError {
     AppError::internal(format!("configuration: {msg}"))
 }
@@ -416,6 +444,33 @@ mod tests {
         assert_eq!(dev.tax_rate_bps, 1000);
         assert_eq!(dev.jwt.ttl_seconds, 3600);
         assert!(dev.auto_migrate);
+    }
+
+    #[test]
+    fn a_function_without_tokens_needs_no_secret_and_verifies_nothing() {
+        let health = config(&[("DB_DRIVER", "sqlite")], SecretPolicy::NoTokens).unwrap();
+        let again = config(&[], SecretPolicy::NoTokens).unwrap();
+        assert_eq!(health.jwt.secret.len(), 32);
+        assert_ne!(health.jwt.secret, again.jwt.secret, "fresh random keys");
+        // A secret in the environment is not used either.
+        let known = "0123456789abcdef0123456789abcdef";
+        let ignored = config(&[("JWT_SECRET", known)], SecretPolicy::NoTokens).unwrap();
+        assert_ne!(ignored.jwt.secret, known.as_bytes());
+    }
+
+    #[test]
+    fn refuses_a_secret_reference_it_cannot_fetch() {
+        for reference in [
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-AbCdEf",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/commerce/jwt",
+            "ssm:/commerce/jwt-secret-parameter-name",
+        ] {
+            let err = config(&[("JWT_SECRET", reference)], SecretPolicy::Required).unwrap_err();
+            let AppError::Internal(detail) = err else {
+                panic!("a configuration error, not {err:?}");
+            };
+            assert!(detail.contains("JWT_SECRET names a secret"), "{detail}");
+        }
     }
 
     #[test]

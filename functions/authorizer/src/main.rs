@@ -11,6 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = Config::from_env(SecretPolicy::Required)?;
     let keys = Arc::new(TokenKeys::new(&config.jwt));
+    shared::metrics::count(shared::metrics::Metric::ColdStarts);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<authorizer::AuthorizerRequest>| {
             let keys = keys.clone();

@@ -128,7 +128,7 @@ impl IdemClaim {
 /// 128 random bits from the OS, as hex.
 fn random_token() -> Result<String, AppError> {
     let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(AppError::internal)?;
+    getrandom::fill(&mut bytes).map_err(AppError::internal)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -6,6 +6,7 @@ use crate::domain::{
     PageRequest, StatusChange, Timestamp,
 };
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Metric};
 use crate::repo::Store;
 
 /// How many times a status change re-reads and retries after losing a race
@@ -92,6 +93,10 @@ impl InvoiceService {
                 changed_at: Timestamp::now(),
             };
             if let Some(updated) = self.store.transition_invoice(id, &change).await? {
+                // Counted on the move itself: asking again for `paid` changes nothing.
+                if to == InvoiceStatus::Paid {
+                    metrics::count(Metric::InvoicesPaid);
+                }
                 return Ok(updated);
             }
         }

@@ -5,6 +5,7 @@ use crate::domain::{
     IdemFinish, Identity, Money, NewOrder, Order, OrderItem, Page, PageRequest, Timestamp,
 };
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Metric};
 use crate::repo::Store;
 
 pub struct OrderService {
@@ -69,7 +70,9 @@ impl OrderService {
             total,
             created_at: Timestamp::now(),
         };
-        self.store.place_order(&new, idem).await
+        let order = self.store.place_order(&new, idem).await?;
+        metrics::count(Metric::OrdersPlaced);
+        Ok(order)
     }
 
     pub async fn list(&self, owner: &Identity, page: PageRequest) -> AppResult<Page<Order>> {

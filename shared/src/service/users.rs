@@ -4,6 +4,7 @@ use std::sync::Arc;
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::domain::{Identity, NewUser, Password, Role, Timestamp, User, Username};
 use crate::error::{AppError, AppResult};
+use crate::metrics::{self, Metric};
 use crate::repo::Store;
 
 pub struct UserService {
@@ -58,6 +59,7 @@ impl UserService {
             .verify(password, record.as_ref().map(|r| r.password_hash.as_str()))
             .await?;
         let Some(record) = record.filter(|_| matched) else {
+            metrics::count(Metric::FailedLogins);
             return Err(AppError::InvalidCredentials);
         };
         let role = if self

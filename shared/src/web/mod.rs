@@ -265,13 +265,25 @@ where
     F: Fn(std::sync::Arc<crate::App>, Request) -> Fut + Copy + Send + Sync + 'static,
     Fut: std::future::Future<Output = Response<Body>> + Send,
 {
+    run_function_with(crate::config::SecretPolicy::Required, handler).await
+}
+
+/// [`run_function`] for a function whose token needs differ: health, which
+/// handles no token, runs with [`SecretPolicy::NoTokens`](crate::config::SecretPolicy).
+pub async fn run_function_with<F, Fut>(
+    policy: crate::config::SecretPolicy,
+    handler: F,
+) -> Result<(), lambda_http::Error>
+where
+    F: Fn(std::sync::Arc<crate::App>, Request) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send,
+{
     crate::telemetry::init();
-    let app = crate::App::from_env(crate::config::SecretPolicy::Required)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, detail = ?e, "cold start failed");
-            e
-        })?;
+    let app = crate::App::from_env(policy).await.map_err(|e| {
+        tracing::error!(error = %e, detail = ?e, "cold start failed");
+        e
+    })?;
+    crate::metrics::count(crate::metrics::Metric::ColdStarts);
     let app = std::sync::Arc::new(app);
     lambda_http::run(lambda_http::service_fn(move |req: Request| {
         let app = app.clone();
