@@ -14,8 +14,6 @@ pub mod repo;
 pub mod sample;
 pub mod service;
 pub mod telemetry;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 
 pub use app::App;
 pub use error::{AppError, AppResult};

@@ -4,7 +4,6 @@
 //! the backend's correctness depends on. The interpreter comes from
 //! `CLICKHOUSE_SQL_CHECK_PYTHON`, which local/scripts/test.sh exports after
 //! installing chdb; without it this test fails, it never passes by skipping.
-#![cfg(feature = "clickhouse")]
 
 use std::io::Write;
 use std::path::Path;

@@ -41,9 +41,9 @@ impl DevServer {
     }
 
     pub async fn postgres(extra: &[(&str, &str)]) -> DevServer {
-        let (name, url) = shared::testkit::postgres::fresh_database("e2e").await;
+        let (name, url) = contract::fresh::postgres::fresh_database("e2e").await;
         let cleanup =
-            Box::pin(async move { shared::testkit::postgres::drop_database(&name).await });
+            Box::pin(async move { contract::fresh::postgres::drop_database(&name).await });
         DevServer::start(
             "postgres",
             &[("DB_DRIVER", "postgres"), ("DATABASE_URL", &url)],
@@ -54,8 +54,8 @@ impl DevServer {
     }
 
     pub async fn clickhouse(extra: &[(&str, &str)]) -> DevServer {
-        use shared::testkit::clickhouse::{drop_database, server_url};
-        let name = shared::testkit::unique_name("e2e");
+        use contract::fresh::clickhouse::{drop_database, server_url};
+        let name = contract::fresh::unique_name("e2e");
         let store = [
             ("DB_DRIVER", "clickhouse"),
             ("CLICKHOUSE_URL", &server_url()),
@@ -68,9 +68,8 @@ impl DevServer {
     }
 
     pub async fn dynamodb(extra: &[(&str, &str)]) -> DevServer {
-        let endpoint = std::env::var("TEST_DYNAMODB_ENDPOINT")
-            .unwrap_or_else(|_| "http://127.0.0.1:8000".into());
-        let table = shared::testkit::unique_name("e2e");
+        let endpoint = contract::fresh::dynamodb::endpoint();
+        let table = contract::fresh::unique_name("e2e");
         let config = shared::config::DynamoDbConfig {
             table: table.clone(),
             endpoint: Some(endpoint.clone()),
@@ -85,14 +84,7 @@ impl DevServer {
             if let Ok(store) =
                 shared::repo::dynamodb::DynamoDbStore::connect(&config, bootstrap).await
             {
-                let _ = store
-                    .client()
-                    .await
-                    .expect("DynamoDB client")
-                    .delete_table()
-                    .table_name(store.table())
-                    .send()
-                    .await;
+                contract::fresh::dynamodb::delete_table(&store).await;
             }
         });
         let store = [

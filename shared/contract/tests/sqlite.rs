@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use contract::Harness;
 use shared::repo::Bootstrap;
 use shared::repo::sqlite::SqliteStore;
-use shared::testkit::Harness;
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().expect("temporary folder");
@@ -24,7 +24,7 @@ async fn harness() -> Harness {
     }
 }
 
-shared::repository_contract_suite!(harness);
+contract::contract_cases!(harness);
 
 /// Two processes starting at once on one new file: both migrate safely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use contract::Harness;
+use contract::fresh::postgres::{drop_database, fresh_database};
 use shared::config::PostgresConfig;
 use shared::repo::Bootstrap;
 use shared::repo::postgres::PostgresStore;
-use shared::testkit::Harness;
-use shared::testkit::postgres::{drop_database, fresh_database};
 
 async fn harness() -> Harness {
     let (name, url) = fresh_database("contract").await;
@@ -34,4 +34,4 @@ async fn harness() -> Harness {
     }
 }
 
-shared::repository_contract_suite!(harness);
+contract::contract_cases!(harness);

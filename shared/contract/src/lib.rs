@@ -1,0 +1,75 @@
+//! The repository contract suite: written once against the `Store` traits, run
+//! unchanged by every backend's tests (`tests/<backend>.rs`) against a real
+//! server, each case on a fresh store.
+//!
+//! A backend's test file names a harness (an async function returning a fresh,
+//! migrated, unseeded store and its cleanup, see [`Harness`]) and expands
+//! `contract::contract_cases!(harness)`: one `#[tokio::test]` per case, named
+//! `<group>::<case>`, so every backend runs exactly the same cases and a
+//! failure names its group, case and backend (the test binary).
+//!
+//! [`fresh`] makes throwaway databases and tables on the test servers; the
+//! dev server's end-to-end tests use it too.
+
+pub mod fresh;
+mod harness;
+
+mod fixtures;
+
+pub mod catalog;
+pub mod ids;
+pub mod invoices;
+pub mod orders;
+pub mod users;
+
+pub use harness::Harness;
+
+/// Expands to one module per group of cases and one `#[tokio::test]` per case,
+/// each on a fresh store from `$harness().await`, disposed of afterwards.
+#[macro_export]
+macro_rules! contract_cases {
+    ($harness:path) => {
+        $crate::contract_cases!(@groups $harness;
+            users {
+                registration_is_unique_case_insensitively,
+                concurrent_registrations_have_one_winner,
+            }
+            catalog {
+                products_page_in_id_order_and_filter_by_category,
+                product_updates_are_partial,
+                catalog_is_seeded_once,
+                concurrent_seeding_seeds_once,
+            }
+            orders {
+                orders_are_stored_whole_and_listed_per_owner,
+                order_lists_paginate_newest_first,
+            }
+            invoices {
+                one_invoice_per_order_under_concurrent_creators,
+                invoices_are_found_by_id_order_and_owner,
+                status_moves_are_compare_and_set,
+                concurrent_status_moves_have_one_winner,
+            }
+            ids {
+                ids_are_positive_and_below_2_pow_53,
+            }
+        );
+    };
+    (@groups $harness:path; $($group:ident { $($case:ident),* $(,)? })*) => {
+        $(
+            mod $group {
+                // The harness may be a function of the including file.
+                #[allow(unused_imports)]
+                use super::*;
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $case() {
+                        let harness = $harness().await;
+                        $crate::$group::$case(harness.store.clone()).await;
+                        harness.finish().await;
+                    }
+                )*
+            }
+        )*
+    };
+}
