@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::proxy::Proxy;
-use support::{DevServer, assert_error};
+use support::{DevServer, TEST_PASSWORD, assert_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
@@ -75,7 +75,7 @@ async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
         (
             "POST",
             "/login",
-            Some(json!({"username": "alice", "password": "password-of-test"})),
+            Some(json!({"username": "alice", "password": TEST_PASSWORD})),
         ),
     ] {
         let (status, body) = s.send(method, path, Some(&alice), body).await;

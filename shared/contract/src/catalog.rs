@@ -1,4 +1,5 @@
-//! Contract cases for the catalog: pages, category filters, partial updates, the seed written once.
+//! Contract cases for the catalog: pages in id order, category filters,
+//! partial updates, the sample catalog seeded once even when raced.
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
-//! Contract case for ids: every id a backend hands out is positive and exact in a JSON number (below 2^53).
+//! Contract case for ids: every id a backend hands out is positive and
+//! exact as a JSON number (below 2^53).
 
 use std::sync::Arc;
 

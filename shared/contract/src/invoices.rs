@@ -1,8 +1,9 @@
-//! Contract cases for invoices: one per order, found by id, order and owner, status moves as compare-and-set.
-
-use std::sync::Arc;
+//! Contract cases for invoices: one per order even under concurrent
+//! creators, found by id, by order and by owner, status moves as
+//! compare-and-set with one winner.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures::future::join_all;
 use shared::domain::{InvoiceStatus, Money, PageRequest};

@@ -1,4 +1,5 @@
-//! Contract cases for orders: stored whole with their lines, listed per owner, newest first.
+//! Contract cases for orders: stored whole with their lines, listed per
+//! owner, newest first.
 
 use std::sync::Arc;
 

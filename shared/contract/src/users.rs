@@ -1,4 +1,5 @@
-//! Contract cases for users: registration is unique, case-insensitively, even under concurrent attempts.
+//! Contract cases for users: a username is registered once,
+//! case-insensitively, even under concurrent attempts.
 
 use std::sync::Arc;
 
