@@ -179,9 +179,15 @@ impl DevServer {
         }
     }
 
-    pub async fn stop(mut self) {
-        self.task.abort();
-        if let Some(cleanup) = self.cleanup.take() {
+    /// Stops the server, lets go of the store, then disposes of it.
+    pub async fn stop(self) {
+        let DevServer {
+            task, app, cleanup, ..
+        } = self;
+        task.abort();
+        let _ = task.await;
+        drop(app);
+        if let Some(cleanup) = cleanup {
             cleanup.await;
         }
     }
