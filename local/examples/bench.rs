@@ -123,7 +123,7 @@ async fn main() {
             );
         }
         "postgres" => {
-            let (name, url) = contract::servers::postgres::fresh_database("bench").await;
+            let (name, url) = contract::fresh::postgres::fresh_database("bench").await;
             vars.insert("DB_DRIVER".into(), "postgres".into());
             vars.insert("DATABASE_URL".into(), url);
             if let Ok(n) = std::env::var("DB_MAX_CONNECTIONS") {
@@ -269,6 +269,6 @@ async fn main() {
     }
     drop(app);
     if let Some(name) = pg_database {
-        contract::servers::postgres::drop_database(&name).await;
+        contract::fresh::postgres::drop_database(&name).await;
     }
 }

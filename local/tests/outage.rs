@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::proxy::Proxy;
-use support::{DevServer, assert_error};
+use support::{DevServer, TEST_PASSWORD, assert_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
-    let (name, url) = contract::servers::postgres::fresh_database("outage").await;
+    let (name, url) = contract::fresh::postgres::fresh_database("outage").await;
     let upstream = url::Url::parse(&url).unwrap();
     let upstream_addr = format!(
         "{}:{}",
@@ -32,7 +32,7 @@ async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
     .await;
     let mut via_proxy = upstream.clone();
     via_proxy.set_port(Some(proxy.addr.port())).unwrap();
-    let cleanup = Box::pin(async move { contract::servers::postgres::drop_database(&name).await });
+    let cleanup = Box::pin(async move { contract::fresh::postgres::drop_database(&name).await });
     let s = DevServer::start(
         "postgres",
         &[
@@ -75,7 +75,7 @@ async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
         (
             "POST",
             "/login",
-            Some(json!({"username": "alice", "password": "password-of-test"})),
+            Some(json!({"username": "alice", "password": TEST_PASSWORD})),
         ),
     ] {
         let (status, body) = s.send(method, path, Some(&alice), body).await;

@@ -5,28 +5,69 @@
 pub mod proxy;
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::App;
-use shared::auth::TokenKeys;
+use shared::auth::PasswordHasher;
 use shared::config::{Config, SecretPolicy};
-use shared::domain::{Identity, Role, Timestamp};
+use shared::domain::{Identity, NewUser, Role, Timestamp, Username};
+use tokio::sync::OnceCell;
 
 pub const TEST_SECRET: &str = "e2e-test-secret-e2e-test-secret-0123";
+
+/// The password of every user `DevServer::user` makes.
+pub const TEST_PASSWORD: &str = "password-of-test";
+
+/// The four stores every end-to-end case runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    ClickHouse,
+    DynamoDb,
+}
 
 pub struct DevServer {
     pub base: String,
     pub driver: &'static str,
     client: reqwest::Client,
-    keys: TokenKeys,
+    app: Arc<App>,
     task: tokio::task::JoinHandle<()>,
     cleanup: Option<BoxFuture<'static, ()>>,
 }
 
 impl DevServer {
+    /// A dev server on a fresh store of `backend` (`extra` overrides the defaults).
+    pub async fn fresh(backend: Backend, extra: &[(&str, &str)]) -> DevServer {
+        match backend {
+            Backend::Sqlite => DevServer::sqlite(extra).await,
+            Backend::Postgres => DevServer::postgres(extra).await,
+            Backend::ClickHouse => DevServer::clickhouse(extra).await,
+            Backend::DynamoDb => DevServer::dynamodb(extra).await,
+        }
+    }
+
+    /// Runs one test case on a dev server of its own with a fresh store of
+    /// `backend`, then disposes of the store, also when the case fails (the
+    /// failure is then passed on as it was).
+    pub async fn run_case(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        case: impl AsyncFnOnce(&DevServer),
+    ) {
+        let server = DevServer::fresh(backend, extra).await;
+        let outcome = AssertUnwindSafe(case(&server)).catch_unwind().await;
+        server.stop().await;
+        if let Err(failure) = outcome {
+            std::panic::resume_unwind(failure);
+        }
+    }
+
     pub async fn sqlite(extra: &[(&str, &str)]) -> DevServer {
         let dir = tempfile::tempdir().expect("temporary folder");
         let path = dir.path().join("e2e.db").to_string_lossy().into_owned();
@@ -41,9 +82,9 @@ impl DevServer {
     }
 
     pub async fn postgres(extra: &[(&str, &str)]) -> DevServer {
-        let (name, url) = contract::servers::postgres::fresh_database("e2e").await;
+        let (name, url) = contract::fresh::postgres::fresh_database("e2e").await;
         let cleanup =
-            Box::pin(async move { contract::servers::postgres::drop_database(&name).await });
+            Box::pin(async move { contract::fresh::postgres::drop_database(&name).await });
         DevServer::start(
             "postgres",
             &[("DB_DRIVER", "postgres"), ("DATABASE_URL", &url)],
@@ -54,8 +95,8 @@ impl DevServer {
     }
 
     pub async fn clickhouse(extra: &[(&str, &str)]) -> DevServer {
-        use contract::servers::clickhouse::{drop_database, server_url};
-        let name = contract::unique_name("e2e");
+        use contract::fresh::clickhouse::{drop_database, server_url};
+        let name = contract::fresh::unique_name("e2e");
         let store = [
             ("DB_DRIVER", "clickhouse"),
             ("CLICKHOUSE_URL", &server_url()),
@@ -68,9 +109,8 @@ impl DevServer {
     }
 
     pub async fn dynamodb(extra: &[(&str, &str)]) -> DevServer {
-        let endpoint = std::env::var("TEST_DYNAMODB_ENDPOINT")
-            .unwrap_or_else(|_| "http://127.0.0.1:8000".into());
-        let table = contract::unique_name("e2e");
+        let endpoint = contract::fresh::dynamodb::endpoint();
+        let table = contract::fresh::unique_name("e2e");
         let config = shared::config::DynamoDbConfig {
             table: table.clone(),
             endpoint: Some(endpoint.clone()),
@@ -85,14 +125,7 @@ impl DevServer {
             if let Ok(store) =
                 shared::repo::dynamodb::DynamoDbStore::connect(&config, bootstrap).await
             {
-                let _ = store
-                    .client()
-                    .await
-                    .expect("DynamoDB client")
-                    .delete_table()
-                    .table_name(store.table())
-                    .send()
-                    .await;
+                contract::fresh::dynamodb::delete_table(&store).await;
             }
         });
         let store = [
@@ -125,7 +158,6 @@ impl DevServer {
         );
         let config =
             Config::from_lookup(|k| vars.get(k).cloned(), SecretPolicy::Required).expect("config");
-        let keys = TokenKeys::new(&config.jwt);
         let settings =
             local::Settings::from_lookup(|k| vars.get(k).cloned()).expect("dev server settings");
         let app = Arc::new(App::build(config).await.expect("open the store"));
@@ -133,8 +165,9 @@ impl DevServer {
             .await
             .expect("free port");
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let served = app.clone();
         let task = tokio::spawn(async move {
-            local::serve_with(listener, app, &local::default_template_path(), &settings)
+            local::serve_with(listener, served, &local::default_template_path(), &settings)
                 .await
                 .expect("dev server");
         });
@@ -142,29 +175,67 @@ impl DevServer {
             base,
             driver,
             client: reqwest::Client::new(),
-            keys,
+            app,
             task,
             cleanup: Some(cleanup),
         }
     }
 
-    pub async fn stop(mut self) {
-        self.task.abort();
-        if let Some(cleanup) = self.cleanup.take() {
+    /// Stops the server, lets go of the store, then disposes of it.
+    pub async fn stop(self) {
+        let DevServer {
+            task, app, cleanup, ..
+        } = self;
+        task.abort();
+        let _ = task.await;
+        drop(app);
+        if let Some(cleanup) = cleanup {
             cleanup.await;
         }
     }
 
-    /// Registers `name` and logs in; the bearer token.
+    /// Makes the user `name` (password `TEST_PASSWORD`); a bearer token for
+    /// it, the one login would issue (an admin's when the server's
+    /// ADMIN_USERNAMES names it). The user goes straight into the store with
+    /// a hash computed once per test process: an argon2id hash costs tens of
+    /// milliseconds, the cases make a hundred and more users, and registering
+    /// and logging in over HTTP is what the auth cases test.
     pub async fn user(&self, name: &str) -> String {
-        let creds = json!({"username": name, "password": "password-of-test"});
-        let (status, body) = self
-            .send("POST", "/register", None, Some(creds.clone()))
+        static HASH: OnceCell<String> = OnceCell::const_new();
+        let hash = HASH
+            .get_or_init(|| async {
+                PasswordHasher::new()
+                    .hash(TEST_PASSWORD)
+                    .await
+                    .expect("hash the test password")
+            })
             .await;
-        assert_eq!(status, StatusCode::CREATED, "register {name}: {body}");
-        let (status, body) = self.send("POST", "/login", None, Some(creds)).await;
-        assert_eq!(status, StatusCode::OK, "login {name}: {body}");
-        body["token"].as_str().unwrap().to_owned()
+        let user = self
+            .app
+            .store
+            .register_user(&NewUser {
+                username: Username::parse(name).expect("a valid username"),
+                password_hash: hash.clone(),
+                created_at: Timestamp::now(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("register {name}: {e:?}"));
+        let role = if self
+            .app
+            .config
+            .admin_usernames
+            .contains(&name.to_ascii_lowercase())
+        {
+            Role::Admin
+        } else {
+            Role::Customer
+        };
+        let identity = Identity {
+            user_id: user.id,
+            username: user.username,
+            role,
+        };
+        self.app.tokens.issue(&identity, Timestamp::now()).unwrap()
     }
 
     /// A correctly signed token for `name` that expired an hour ago.
@@ -174,7 +245,8 @@ impl DevServer {
             username: name.into(),
             role: Role::Customer,
         };
-        self.keys
+        self.app
+            .tokens
             .issue(
                 &identity,
                 Timestamp::from_unix(Timestamp::now().unix() - 7200),

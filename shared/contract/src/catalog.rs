@@ -1,4 +1,5 @@
-//! Contract cases for the catalog: paging, filters, partial updates, seeding once.
+//! Contract cases for the catalog: pages in id order, category filters,
+//! partial updates, the sample catalog seeded once even when raced.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use shared::domain::{Money, PageRequest, ProductPatch, Timestamp};
 use shared::repo::Store;
 use shared::sample;
 
-use crate::fixtures::*;
+use crate::fixtures::{new_product, now};
 
 pub async fn products_page_in_id_order_and_filter_by_category(store: Arc<dyn Store>) {
     let mut ids = Vec::new();

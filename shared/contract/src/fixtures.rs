@@ -1,8 +1,12 @@
-//! Values the cases build: users, products, orders and invoices with known content.
+//! Builders the cases share: a registered customer, a product, an order and
+//! its invoice, a status move, all with fixed, valid values.
 
 use std::sync::Arc;
 
-use shared::domain::*;
+use shared::domain::{
+    Identity, Invoice, InvoiceItem, InvoiceStatus, Money, NewInvoice, NewOrder, NewProduct,
+    NewUser, Order, OrderItem, Quantity, Role, StatusChange, Timestamp, Username,
+};
 use shared::repo::Store;
 
 pub fn now() -> Timestamp {
@@ -56,7 +60,7 @@ pub fn new_order(owner: &Identity, product_id: i64, quantity: u32, unit_cents: i
     }
 }
 
-pub fn new_invoice(order: &shared::domain::Order) -> NewInvoice {
+pub fn new_invoice(order: &Order) -> NewInvoice {
     NewInvoice {
         order_id: order.order_id,
         user_id: order.user_id,
@@ -81,7 +85,7 @@ pub fn new_invoice(order: &shared::domain::Order) -> NewInvoice {
     }
 }
 
-pub async fn invoiced_order(store: &Arc<dyn Store>, owner: &Identity) -> shared::domain::Invoice {
+pub async fn invoiced_order(store: &Arc<dyn Store>, owner: &Identity) -> Invoice {
     let product = store
         .create_product(&new_product("Thing", "misc", 1000))
         .await

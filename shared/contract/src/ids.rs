@@ -1,11 +1,12 @@
-//! Contract case for ids: positive and below 2^53 on every backend.
+//! Contract case for ids: every id a backend hands out is positive and
+//! exact as a JSON number (below 2^53).
 
 use std::sync::Arc;
 
 use shared::domain::MAX_ID;
 use shared::repo::Store;
 
-use crate::fixtures::*;
+use crate::fixtures::{invoiced_order, user};
 
 pub async fn ids_are_positive_and_below_2_pow_53(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;

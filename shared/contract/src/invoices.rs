@@ -1,4 +1,6 @@
-//! Contract cases for invoices: one per order, lookups, compare-and-set status moves.
+//! Contract cases for invoices: one per order even under concurrent
+//! creators, found by id, by order and by owner, status moves as
+//! compare-and-set with one winner.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,7 +9,7 @@ use futures::future::join_all;
 use shared::domain::{InvoiceStatus, Money, PageRequest};
 use shared::repo::Store;
 
-use crate::fixtures::*;
+use crate::fixtures::{change, invoiced_order, new_invoice, new_order, user};
 
 pub async fn one_invoice_per_order_under_concurrent_creators(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;

@@ -1,11 +1,12 @@
-//! Contract cases for orders: stored whole, listed per owner, newest first.
+//! Contract cases for orders: stored whole with their lines, listed per
+//! owner, newest first.
 
 use std::sync::Arc;
 
 use shared::domain::{Money, OrderItem, PageRequest, Quantity};
 use shared::repo::Store;
 
-use crate::fixtures::*;
+use crate::fixtures::{new_order, new_product, user};
 
 pub async fn orders_are_stored_whole_and_listed_per_owner(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;

@@ -1,13 +1,14 @@
-//! Contract cases for users: unique names in any letter case, concurrent registrations.
+//! Contract cases for users: a username is registered once,
+//! case-insensitively, even under concurrent attempts.
 
 use std::sync::Arc;
 
 use futures::future::join_all;
-use shared::AppError;
 use shared::domain::{NewUser, Username};
+use shared::error::AppError;
 use shared::repo::Store;
 
-use crate::fixtures::*;
+use crate::fixtures::{now, user};
 
 pub async fn registration_is_unique_case_insensitively(store: Arc<dyn Store>) {
     let alice = user(&store, "Alice").await;

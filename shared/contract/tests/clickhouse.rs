@@ -10,15 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use contract::Harness;
+use contract::fresh::clickhouse::{drop_database, server_url};
 use shared::config::ClickHouseConfig;
 use shared::domain::{NewUser, Timestamp, Username};
 use shared::error::AppError;
 use shared::repo::clickhouse::{ClickHouseStore, sql};
 use shared::repo::{Bootstrap, InvoiceRepo, ProductRepo, Store, UserRepo};
-
-fn server_url() -> String {
-    std::env::var("TEST_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".into())
-}
 
 /// Runs one statement on the test server as the backend does (same settings).
 async fn run(database: Option<&str>, sql: &str, data: Option<&str>) -> Result<String, String> {
@@ -48,7 +45,7 @@ async fn run(database: Option<&str>, sql: &str, data: Option<&str>) -> Result<St
 }
 
 fn fresh_name() -> String {
-    contract::unique_name("contract")
+    contract::fresh::unique_name("contract")
 }
 
 fn config(url: String, database: String) -> ClickHouseConfig {
@@ -79,13 +76,13 @@ async fn harness() -> Harness {
         store: Arc::new(store),
         cleanup: Some(Box::new(move || {
             Box::pin(async move {
-                let _ = run(None, &format!("DROP DATABASE IF EXISTS {name}"), None).await;
+                drop_database(&name).await;
             })
         })),
     }
 }
 
-contract::repository_contract_suite!(harness);
+contract::contract_cases!(harness);
 
 fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines()
@@ -113,7 +110,7 @@ async fn every_statement_runs_on_the_test_server() {
             Err(e) => failures.push(format!("{}: {e}\n  {}", example.name, example.sql)),
         }
     }
-    let _ = run(None, &format!("DROP DATABASE IF EXISTS {name}"), None).await;
+    drop_database(&name).await;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

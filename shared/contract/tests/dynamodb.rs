@@ -8,17 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contract::Harness;
+use contract::fresh::dynamodb::{delete_table, endpoint};
 use shared::config::{Config, DbConfig, DynamoDbConfig, SecretPolicy};
 use shared::error::AppError;
 use shared::repo::dynamodb::DynamoDbStore;
 use shared::repo::{Bootstrap, ProductRepo, Store};
 
-fn endpoint() -> String {
-    std::env::var("TEST_DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into())
-}
-
 fn fresh_table_name() -> String {
-    contract::unique_name("contract")
+    contract::fresh::unique_name("contract")
 }
 
 async fn harness() -> Harness {
@@ -52,27 +49,12 @@ async fn harness() -> Harness {
     Harness {
         store,
         cleanup: Some(Box::new(move || {
-            Box::pin(async move {
-                let deleted = cleanup_store
-                    .client()
-                    .await
-                    .expect("DynamoDB client")
-                    .delete_table()
-                    .table_name(cleanup_store.table())
-                    .send()
-                    .await;
-                if let Err(e) = deleted {
-                    eprintln!(
-                        "could not delete test table {}: {e:?}",
-                        cleanup_store.table()
-                    );
-                }
-            })
+            Box::pin(async move { delete_table(&cleanup_store).await })
         })),
     }
 }
 
-contract::repository_contract_suite!(harness);
+contract::contract_cases!(harness);
 
 /// A server that accepts connections and never answers (a hung endpoint)
 /// costs a request the default operation timeout, about 2 s, and is a 503,

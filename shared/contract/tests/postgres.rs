@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use contract::Harness;
-use contract::servers::postgres::{drop_database, fresh_database};
+use contract::fresh::postgres::{drop_database, fresh_database};
 use shared::config::PostgresConfig;
 use shared::repo::Bootstrap;
 use shared::repo::postgres::PostgresStore;
@@ -34,4 +34,4 @@ async fn harness() -> Harness {
     }
 }
 
-contract::repository_contract_suite!(harness);
+contract::contract_cases!(harness);

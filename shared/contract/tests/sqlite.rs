@@ -24,7 +24,7 @@ async fn harness() -> Harness {
     }
 }
 
-contract::repository_contract_suite!(harness);
+contract::contract_cases!(harness);
 
 /// Two processes starting at once on one new file: both migrate safely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
