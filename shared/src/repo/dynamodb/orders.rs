@@ -1,0 +1,54 @@
+//! `OrderRepo` on DynamoDB: an order and all its lines are one item, so
+//! placing it is one `PutItem`, all or nothing; a user's orders, newest
+//! first, are a backward query of the user's `GSI1` partition.
+
+use async_trait::async_trait;
+
+use super::errors::store_error;
+use super::items::{order, order_item};
+use super::keys::{self, Key};
+use super::schema::GSI1;
+use super::store::DynamoDbStore;
+use crate::domain::{NewOrder, Order, Page, PageRequest};
+use crate::error::AppResult;
+use crate::repo::OrderRepo;
+
+#[async_trait]
+impl OrderRepo for DynamoDbStore {
+    async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
+        let client = self.ready().await?;
+        let id = self.next_id("ORDER").await?;
+        // One item holds the order and all its lines: one PutItem, all or nothing.
+        client
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(order_item(id, new)))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+            .map_err(store_error)?;
+        Ok(new.stored_as(id))
+    }
+
+    async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
+        self.get(Key::order(id))
+            .await?
+            .as_ref()
+            .map(order)
+            .transpose()
+    }
+
+    async fn list_orders_by_user(&self, user_id: i64, page: PageRequest) -> AppResult<Page<Order>> {
+        let items = self
+            .query_page(
+                GSI1,
+                keys::orders_of_user(user_id),
+                page.after,
+                false,
+                page.limit,
+            )
+            .await?;
+        let orders = items.iter().map(order).collect::<AppResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(orders, page.limit, |o| o.order_id))
+    }
+}
