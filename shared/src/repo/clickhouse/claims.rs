@@ -3,15 +3,12 @@
 //! the first claim on `key`; the same row is first for everyone, so exactly
 //! one contender wins and all know its token (and so its payload).
 
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::{Deserialize, Serialize};
 
 use super::sql;
 use super::store::ClickHouseStore;
 use crate::error::{AppError, AppResult};
+use crate::repo::random;
 
 /// The outcome of a claim: whether we won, and the winning token.
 pub(super) struct Claim {
@@ -37,7 +34,7 @@ impl ClickHouseStore {
         struct First {
             token: u64,
         }
-        let token = random_token();
+        let token = random::token();
         self.http()
             .insert(
                 log,
@@ -78,31 +75,5 @@ impl ClickHouseStore {
             .await?
             .ok_or_else(|| AppError::internal(format!("winning claim on {log}/{key} vanished")))?;
         Ok(row.payload)
-    }
-}
-
-/// 64 unpredictable bits: SipHash, keyed with the process's random
-/// `RandomState` keys (from the OS), of the clock and a process-wide counter.
-pub(super) fn random_token() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    hasher.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_differ() {
-        let tokens: std::collections::HashSet<u64> = (0..10_000).map(|_| random_token()).collect();
-        assert_eq!(tokens.len(), 10_000);
     }
 }

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::claims::random_token;
 use super::sql;
 use super::store::ClickHouseStore;
 use crate::domain::MAX_ID;
 use crate::error::{AppError, AppResult};
+use crate::repo::random;
 
 impl ClickHouseStore {
     /// `n` new ids, in increasing order: the positions of `n` fresh tokens
@@ -28,7 +28,7 @@ impl ClickHouseStore {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let tokens: Vec<u64> = (0..n).map(|_| random_token()).collect();
+        let tokens: Vec<u64> = (0..n).map(|_| random::token()).collect();
         self.http()
             .insert(
                 sql::ID_LOG,

@@ -7,12 +7,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::claims::random_token;
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{Invoice, InvoiceStatus, Money, NewProduct, Order, Product, Timestamp};
 use crate::error::{AppError, AppResult};
-use crate::repo::codec;
+use crate::repo::{codec, random};
 
 #[derive(Serialize, Deserialize)]
 pub(super) struct UserRow {
@@ -260,7 +259,7 @@ pub(super) fn next_version(read: u64) -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
     let step = now_ms.max((read >> 16) + 1);
-    (step << 16) | (random_token() & 0xFFFF)
+    (step << 16) | (random::token() & 0xFFFF)
 }
 
 #[cfg(test)]

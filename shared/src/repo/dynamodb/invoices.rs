@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::attributes::{corrupt, num, s};
 use super::errors::store_error;
+use super::ids::{self, ID_ATTEMPTS};
 use super::items::{invoice, invoice_guard, invoice_item};
 use super::keys::{self, Key};
 use super::schema::GSI1;
@@ -19,35 +20,37 @@ use crate::repo::{InvoiceRepo, codec};
 #[async_trait]
 impl InvoiceRepo for DynamoDbStore {
     async fn create_invoice_once(&self, new: &NewInvoice) -> AppResult<(Invoice, bool)> {
-        // The common repeat (an order invoiced before) costs one read and no id.
+        // The common repeat (an order invoiced before) costs one read and no write.
         if let Some(existing) = self.get_invoice_by_order(new.order_id).await? {
             return Ok((existing, false));
         }
-        let id = self.next_id("INVOICE").await?;
-        let item = invoice_item(id, new);
-        let created = invoice(&item)?;
-        match self
-            .transact(vec![
-                self.put_new(invoice_guard(id, new.order_id))?,
-                self.put_new(item)?,
-            ])
-            .await?
-        {
-            Ok(()) => Ok((created, true)),
-            // Another creator won the guard: its invoice is the order's one.
-            Err(0) => {
-                let existing = self
-                    .get_invoice_by_order(new.order_id)
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::internal("invoice guard taken but no invoice found")
-                    })?;
-                Ok((existing, false))
+        for _ in 0..ID_ATTEMPTS {
+            let id = ids::fresh_id()?;
+            let item = invoice_item(id, new);
+            let created = invoice(&item)?;
+            match self
+                .transact(vec![
+                    self.put_new(invoice_guard(id, new.order_id))?,
+                    self.put_new(item)?,
+                ])
+                .await?
+            {
+                Ok(()) => return Ok((created, true)),
+                // Another creator won the guard: its invoice is the order's one.
+                Err(0) => {
+                    let existing =
+                        self.get_invoice_by_order(new.order_id)
+                            .await?
+                            .ok_or_else(|| {
+                                AppError::internal("invoice guard taken but no invoice found")
+                            })?;
+                    return Ok((existing, false));
+                }
+                // The id was taken in the same millisecond: try a fresh one.
+                Err(_) => continue,
             }
-            Err(_) => Err(AppError::internal(
-                "an invoice id from the counter already exists",
-            )),
         }
+        Err(ids::exhausted("invoice"))
     }
 
     async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {

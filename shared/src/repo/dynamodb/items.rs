@@ -59,9 +59,9 @@ pub(super) fn product_item(id: i64, p: &NewProduct) -> Item {
     keyed(
         Key::product(id),
         [
-            ("GSI1PK", s(keys::all_products())),
+            ("GSI1PK", s(keys::products_of(id))),
             ("GSI1SK", n(id)),
-            ("GSI2PK", s(keys::category(&p.category))),
+            ("GSI2PK", s(keys::category_of(&p.category, id))),
             ("GSI2SK", n(id)),
             ("id", n(id)),
             ("name", s(&p.name)),
@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(item["price_cents"], n(1999));
         assert_eq!(
             (item["GSI1SK"].clone(), item["GSI2PK"].clone()),
-            (n(7), s("CATEGORY#home"))
+            (n(7), s("CATEGORY.7#home"))
         );
         let read = product(&item).unwrap();
         assert_eq!(

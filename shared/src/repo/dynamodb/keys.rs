@@ -2,6 +2,14 @@
 //! `PK`/`SK` pairs and the index partitions the lists query. Keeping the
 //! formats here means an item's key and the reads that find it cannot drift
 //! apart.
+//!
+//! The product list and each category are sharded over `PRODUCT_SHARDS`
+//! index partitions (by id), so no single partition receives every product
+//! write. Shard 0 keeps the key the previous version used for the whole list
+//! (`PRODUCTS`, `CATEGORY#<category>`), so items it wrote are read as part
+//! of shard 0 without being moved; shards 1 to 7 add `.<shard>` to the prefix
+//! (`PRODUCTS.3`, `CATEGORY.3#<category>`), which no category text can
+//! imitate since a category follows the first `#`.
 
 use super::attributes::{Item, s};
 
@@ -61,14 +69,6 @@ impl Key {
         }
     }
 
-    /// The id counter of one kind (`USER`, `PRODUCT`, `ORDER`, `INVOICE`).
-    pub fn counter(kind: &'static str) -> Key {
-        Key {
-            pk: "COUNTER".to_owned(),
-            sk: kind,
-        }
-    }
-
     /// The marker written with the sample catalog, so it is seeded once.
     pub fn catalog_marker() -> Key {
         Key {
@@ -86,14 +86,51 @@ impl Key {
     }
 }
 
-/// The `GSI1` partition of all products.
-pub(super) fn all_products() -> String {
-    "PRODUCTS".to_owned()
+/// How many index partitions the product list and each category are spread
+/// over. Fixed with the data: an item's shard is its id modulo this number.
+pub(super) const PRODUCT_SHARDS: i64 = 8;
+
+/// The shard of a product.
+fn shard(product_id: i64) -> i64 {
+    product_id.rem_euclid(PRODUCT_SHARDS)
 }
 
-/// The `GSI2` partition of one category's products.
-pub(super) fn category(category: &str) -> String {
-    format!("CATEGORY#{category}")
+/// The `GSI1` partition of one shard of the product list.
+fn products_shard(shard: i64) -> String {
+    match shard {
+        0 => "PRODUCTS".to_owned(),
+        n => format!("PRODUCTS.{n}"),
+    }
+}
+
+/// The `GSI2` partition of one shard of a category.
+fn category_shard(category: &str, shard: i64) -> String {
+    match shard {
+        0 => format!("CATEGORY#{category}"),
+        n => format!("CATEGORY.{n}#{category}"),
+    }
+}
+
+/// The `GSI1` partition a product is listed in.
+pub(super) fn products_of(product_id: i64) -> String {
+    products_shard(shard(product_id))
+}
+
+/// The `GSI2` partition a product of this category is listed in.
+pub(super) fn category_of(category: &str, product_id: i64) -> String {
+    category_shard(category, shard(product_id))
+}
+
+/// Every `GSI1` partition of the product list.
+pub(super) fn all_products() -> Vec<String> {
+    (0..PRODUCT_SHARDS).map(products_shard).collect()
+}
+
+/// Every `GSI2` partition of one category.
+pub(super) fn category(category: &str) -> Vec<String> {
+    (0..PRODUCT_SHARDS)
+        .map(|shard| category_shard(category, shard))
+        .collect()
 }
 
 /// The `GSI1` partition of one user's orders.
@@ -104,4 +141,28 @@ pub(super) fn orders_of_user(user_id: i64) -> String {
 /// The `GSI1` partition of one user's invoices.
 pub(super) fn invoices_of_user(user_id: i64) -> String {
     format!("USER#{user_id}#INVOICES")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_zero_is_the_unsharded_key_of_the_previous_version() {
+        assert_eq!(products_of(16), "PRODUCTS");
+        assert_eq!(category_of("books", 8), "CATEGORY#books");
+        assert_eq!(products_of(11), "PRODUCTS.3");
+        assert_eq!(category_of("books", 11), "CATEGORY.3#books");
+        assert_eq!(all_products().len(), PRODUCT_SHARDS as usize);
+    }
+
+    #[test]
+    fn no_category_text_reaches_another_categorys_partition() {
+        // Category "3#books" in shard 0 and "books" in shard 3 stay apart.
+        let every = |c: &str| category(c);
+        let theirs = every("3#books");
+        assert!(every("books").iter().all(|p| !theirs.contains(p)));
+        let dotted = every(".3#books");
+        assert!(every("books").iter().all(|p| !dotted.contains(p)));
+    }
 }

@@ -13,17 +13,23 @@
 //! |---|---|---|---|---|
 //! | user | `USER#<id>` | `USER` | | |
 //! | username guard | `USERNAME#<lower-cased name>` | `USERNAME` | | |
-//! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCTS` / id | `CATEGORY#<category>` / id |
+//! | product | `PRODUCT#<id>` | `PRODUCT` | `PRODUCTS[.<s>]` / id | `CATEGORY[.<s>]#<category>` / id |
 //! | order | `ORDER#<id>` | `ORDER` | `USER#<user id>#ORDERS` / id | |
 //! | invoice | `INVOICE#<id>` | `INVOICE` | `USER#<user id>#INVOICES` / id | |
 //! | invoice guard | `ORDER#<order id>` | `INVOICE` | | |
-//! | id counter | `COUNTER` | `USER`, `PRODUCT`, `ORDER`, `INVOICE` | | |
 //! | catalog marker | `CATALOG` | `SEEDED` | | |
 //!
+//! `<s>` is the product's shard, its id modulo 8, left out for shard 0 (see
+//! `keys.rs`): the product list and each category are spread over 8 index
+//! partitions, so no partition takes every product write. Ids are made from
+//! the time and random low bits (see `ids.rs`), so no counter item takes
+//! every write of a kind either.
+//!
 //! Access patterns: a user by name is the guard (`user_id`) then the user item;
-//! products by id are a forward `Query` on `GSI1` (`PRODUCTS`, `GSI1SK > after`),
-//! by category the same on `GSI2`; a user's orders or invoices, newest first,
-//! are a backward `Query` on `GSI1` (`GSI1SK < after`); the invoice of an order
+//! the product list is a forward `Query` of each shard of `GSI1` (`GSI1SK >
+//! after`), merged by id, a category's the same on `GSI2`; many products by
+//! id are one `BatchGetItem` per 100; a user's orders or invoices, newest first, are
+//! a backward `Query` on `GSI1` (`GSI1SK < after`); the invoice of an order
 //! is its guard item (`invoice_id`) then the invoice. Point reads are strongly
 //! consistent; index queries are eventually consistent (DynamoDB offers
 //! nothing else on a GSI), so a list may miss an item written a moment ago.
@@ -36,9 +42,10 @@
 //!
 //! # Why each unit of work is atomic
 //!
-//! - **ids**: `UpdateItem ADD n :k` on the kind's counter item is atomic and
-//!   returns the new value: ids are positive, increasing, never handed out
-//!   twice (a failed write leaves a gap, never a duplicate).
+//! - **ids**: every item keyed by a new id is written with
+//!   `attribute_not_exists(PK)` (alone or in its transaction), so an id two
+//!   processes made in the same millisecond is written once; the other tries
+//!   a fresh id.
 //! - **register**: one transaction puts the username guard (keyed by the
 //!   lower-cased name, `attribute_not_exists(PK)`) and the user item. Of any
 //!   number of concurrent registrations of a name in any letter case, one
@@ -66,20 +73,23 @@
 //! # Layout
 //!
 //! `schema.rs` creates the table, `keys.rs` names every key, `attributes.rs`
-//! and `items.rs` map items to domain types and back, `ids.rs` hands out ids,
+//! and `items.rs` map items to domain types and back, `ids.rs` makes ids,
 //! `client.rs` builds the SDK client, `errors.rs` classifies its failures,
-//! `store.rs` holds the store and its primitives, and one file per repository
-//! trait (`users.rs`, `products.rs`, `orders.rs`, `invoices.rs`) implements it.
+//! `store.rs` holds the store and its write primitives, `lists.rs` and
+//! `batch.rs` its multi-item reads, and one file per repository trait
+//! (`users.rs`, `products.rs`, `orders.rs`, `invoices.rs`) implements it.
 //!
 //! [`codec`]: super::codec
 
 mod attributes;
+mod batch;
 mod client;
 mod errors;
 mod ids;
 mod invoices;
 mod items;
 mod keys;
+mod lists;
 mod orders;
 mod products;
 mod schema;

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::errors::store_error;
+use super::ids::{self, ID_ATTEMPTS};
 use super::items::{order, order_item};
 use super::keys::{self, Key};
 use super::schema::GSI1;
@@ -16,18 +16,14 @@ use crate::repo::OrderRepo;
 #[async_trait]
 impl OrderRepo for DynamoDbStore {
     async fn place_order(&self, new: &NewOrder) -> AppResult<Order> {
-        let client = self.ready().await?;
-        let id = self.next_id("ORDER").await?;
-        // One item holds the order and all its lines: one PutItem, all or nothing.
-        client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(order_item(id, new)))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(new.stored_as(id))
+        for _ in 0..ID_ATTEMPTS {
+            let id = ids::fresh_id()?;
+            // One item holds the order and all its lines: one PutItem, all or nothing.
+            if self.put_new_item(order_item(id, new)).await? {
+                return Ok(new.stored_as(id));
+            }
+        }
+        Err(ids::exhausted("order"))
     }
 
     async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {

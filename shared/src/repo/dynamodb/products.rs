@@ -1,15 +1,18 @@
 //! `ProductRepo` on DynamoDB: a product is one item, listed through `GSI1`
-//! (all products) or `GSI2` (one category) by ascending id; a partial update
-//! is one conditional `UpdateItem` that moves the category index with the
-//! category; the sample catalog is seeded in one transaction with its marker.
+//! (all products) or `GSI2` (one category) by ascending id, each list merged
+//! from its shards; many products by id are one `BatchGetItem` per 100; a
+//! partial update is one conditional `UpdateItem` that moves the category
+//! index with the category; the sample catalog is seeded in one transaction
+//! with its marker.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::attributes::{n, s};
 use super::errors::store_error;
+use super::ids::{self, ID_ATTEMPTS};
 use super::items::{catalog_marker, product, product_item};
 use super::keys::{self, Key};
 use super::schema::{GSI1, GSI2};
@@ -28,12 +31,12 @@ impl ProductRepo for DynamoDbStore {
         category: Option<&str>,
         page: PageRequest,
     ) -> AppResult<Page<Product>> {
-        let (index, partition) = match category {
+        let (index, partitions) = match category {
             Some(category) => (GSI2, keys::category(category)),
             None => (GSI1, keys::all_products()),
         };
         let items = self
-            .query_page(index, partition, page.after, true, page.limit)
+            .query_shards(index, &partitions, page.after, page.limit)
             .await?;
         let products = items.iter().map(product).collect::<AppResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(products, page.limit, |p| p.product_id))
@@ -47,20 +50,26 @@ impl ProductRepo for DynamoDbStore {
             .transpose()
     }
 
+    /// One read for up to 100 products (an order of 50 lines is one call).
+    async fn get_products(&self, ids: &[i64]) -> AppResult<Vec<Product>> {
+        // Distinct keys: a batch naming one twice is refused.
+        let distinct: BTreeSet<i64> = ids.iter().copied().collect();
+        let keys = distinct.into_iter().map(|id| Key::product(id).item());
+        self.get_many(keys.collect())
+            .await?
+            .iter()
+            .map(product)
+            .collect()
+    }
+
     async fn create_product(&self, new: &NewProduct) -> AppResult<Product> {
-        let client = self.ready().await?;
-        let id = self.next_id("PRODUCT").await?;
-        client
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(product_item(id, new)))
-            // Ids are unique by the counter; this only keeps a reset counter
-            // (a restored backup) from overwriting a product.
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-            .map_err(store_error)?;
-        Ok(new.stored_as(id))
+        for _ in 0..ID_ATTEMPTS {
+            let id = ids::fresh_id()?;
+            if self.put_new_item(product_item(id, new)).await? {
+                return Ok(new.stored_as(id));
+            }
+        }
+        Err(ids::exhausted("product"))
     }
 
     async fn update_product(&self, id: i64, patch: &ProductPatch) -> AppResult<Option<Product>> {
@@ -84,7 +93,7 @@ impl ProductRepo for DynamoDbStore {
         if let Some(category) = &patch.category {
             set("category", s(category));
             // The category index moves with the category.
-            set("GSI2PK", s(keys::category(category)));
+            set("GSI2PK", s(keys::category_of(category, id)));
         }
         if let Some(in_stock) = patch.in_stock {
             set("in_stock", AttributeValue::Bool(in_stock));
@@ -138,26 +147,25 @@ impl DynamoDbStore {
                 "the sample catalog must hold at most 99 products to seed in one transaction",
             ));
         }
-        let first = match products.len() {
-            0 => 1,
-            count => self.next_ids("PRODUCT", count).await? - count as i64 + 1,
-        };
-        let mut writes = vec![self.put_new(catalog_marker(Timestamp::now()))?];
-        for (id, p) in (first..).zip(products) {
-            writes.push(self.put_new(product_item(id, p))?);
+        for _ in 0..ID_ATTEMPTS {
+            let first = ids::fresh_ids(products.len().max(1))?;
+            let mut writes = vec![self.put_new(catalog_marker(Timestamp::now()))?];
+            for (id, p) in (first..).zip(products) {
+                writes.push(self.put_new(product_item(id, p))?);
+            }
+            // A concurrent seeder fails the marker's condition: nothing of its
+            // catalog is written, and it reports that it did not seed. A
+            // product whose id was taken cancels the whole catalog: try anew.
+            match self.transact(writes).await? {
+                Ok(()) => return Ok(true),
+                Err(0) => return Ok(false),
+                Err(_) => continue,
+            }
         }
-        // A concurrent seeder fails the marker's condition: nothing of its
-        // catalog is written, and it reports that it did not seed.
-        match self.transact(writes).await? {
-            Ok(()) => Ok(true),
-            Err(0) => Ok(false),
-            Err(_) => Err(AppError::internal(
-                "a product id from the counter already exists",
-            )),
-        }
+        Err(ids::exhausted("product"))
     }
 
-    /// Whether the catalog was seeded, read before spending product ids.
+    /// Whether the catalog was seeded, read before writing the whole catalog.
     async fn catalog_seeded(&self) -> AppResult<bool> {
         let out = self
             .client()

@@ -1,7 +1,7 @@
 //! `DynamoDbStore`: the lazily built client, the once-per-instance table
-//! creation and seeding, and the primitives the repository files share (a
-//! strongly consistent point read, a transaction whose failed condition is an
-//! answer, a conditional put of a new item, a page of an index partition).
+//! creation and seeding, and the write and read primitives the repository
+//! files share (a strongly consistent point read, a transaction whose failed
+//! condition is an answer, a conditional put of a new item).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -9,13 +9,12 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use tokio::sync::OnceCell;
 
-use super::attributes::{Item, n, s};
+use super::attributes::Item;
 use super::client::build_client;
 use super::errors::store_error;
 use super::keys::Key;
-use super::schema::index_keys;
 use crate::config::DynamoDbConfig;
-use crate::domain::{MAX_ID, Timestamp};
+use crate::domain::Timestamp;
 use crate::error::{AppError, AppResult};
 use crate::repo::{Bootstrap, Store};
 use crate::sample;
@@ -137,51 +136,28 @@ impl DynamoDbStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    /// Up to `limit + 1` items of one index partition, in id order, after
-    /// `after` (ascending: ids above it; descending: ids below it). Follows
-    /// `LastEvaluatedKey` until enough items came back or the partition ends.
-    pub(super) async fn query_page(
-        &self,
-        index: &str,
-        partition: String,
-        after: Option<i64>,
-        ascending: bool,
-        limit: u32,
-    ) -> AppResult<Vec<Item>> {
-        let client = self.ready().await?;
-        let (pk, sk) = index_keys(index);
-        let (condition, bound) = if ascending {
-            ("#pk = :pk AND #sk > :after", after.unwrap_or(0))
-        } else {
-            ("#pk = :pk AND #sk < :after", after.unwrap_or(MAX_ID + 1))
-        };
-        let wanted = limit as usize + 1;
-        let mut items: Vec<Item> = Vec::with_capacity(wanted);
-        let mut start = None;
-        loop {
-            let out = client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression(condition)
-                .expression_attribute_names("#pk", pk)
-                .expression_attribute_names("#sk", sk)
-                .expression_attribute_values(":pk", s(partition.clone()))
-                .expression_attribute_values(":after", n(bound))
-                .scan_index_forward(ascending)
-                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(store_error)?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if items.len() >= wanted || start.is_none() {
-                break;
+    /// A conditional `PutItem` of a new item: `false`, and nothing written,
+    /// when an item with its key exists (an id another process took).
+    pub(super) async fn put_new_item(&self, item: Item) -> AppResult<bool> {
+        let result = self
+            .ready()
+            .await?
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
             }
+            Err(e) => Err(store_error(e)),
         }
-        items.truncate(wanted);
-        Ok(items)
     }
 }
 

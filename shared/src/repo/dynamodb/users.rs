@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::attributes::{corrupt, num};
+use super::ids::{self, ID_ATTEMPTS};
 use super::items::{user_item, user_record, username_guard};
 use super::keys::Key;
 use super::store::DynamoDbStore;
@@ -16,24 +17,28 @@ use crate::repo::UserRepo;
 impl UserRepo for DynamoDbStore {
     async fn register_user(&self, new: &NewUser) -> AppResult<User> {
         self.ready().await?;
-        let id = self.next_id("USER").await?;
-        match self
-            .transact(vec![
-                self.put_new(username_guard(id, new))?,
-                self.put_new(user_item(id, new))?,
-            ])
-            .await?
-        {
-            Ok(()) => Ok(User {
-                id,
-                username: new.username.as_str().to_owned(),
-                created_at: new.created_at,
-            }),
-            Err(0) => Err(AppError::UsernameTaken),
-            Err(_) => Err(AppError::internal(
-                "a user id from the counter already exists",
-            )),
+        for _ in 0..ID_ATTEMPTS {
+            let id = ids::fresh_id()?;
+            match self
+                .transact(vec![
+                    self.put_new(username_guard(id, new))?,
+                    self.put_new(user_item(id, new))?,
+                ])
+                .await?
+            {
+                Ok(()) => {
+                    return Ok(User {
+                        id,
+                        username: new.username.as_str().to_owned(),
+                        created_at: new.created_at,
+                    });
+                }
+                Err(0) => return Err(AppError::UsernameTaken),
+                // The id was taken in the same millisecond: try a fresh one.
+                Err(_) => continue,
+            }
         }
+        Err(ids::exhausted("user"))
     }
 
     async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>> {
