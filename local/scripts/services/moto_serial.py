@@ -5,7 +5,9 @@ TransactWriteItems copies a table and restores the copy on a failed condition,
 so concurrent requests can undo each other's committed writes. DynamoDB applies
 every request atomically and serialises the writes to an item; one lock around
 each request gives moto the same guarantee. Connections still run on threads
-(keep-alive works); only the handling of requests is serialised.
+(keep-alive works); only the handling of requests is serialised. The lock is
+per request, whatever the action, so every action moto implements passes
+through unchanged (BatchGetItem included, with DynamoDB's 100-key limit).
 """
 
 import sys

@@ -22,6 +22,8 @@ pub mod codec;
 pub mod dynamodb;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "clickhouse", feature = "dynamodb"))]
+mod random;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
 #[cfg(feature = "sqlite")]

@@ -12,11 +12,16 @@
 //!   create an order. A period spans the generations of one use of the key;
 //!   after 24 hours the next claim opens a new period.
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{ClickHouseStore, from_json, random_token, sql, to_json};
+use super::rows::{from_json, to_json};
+use super::sql;
+use super::store::ClickHouseStore;
 use crate::domain::{ClaimOutcome, IdemClaim, StoredResponse, Timestamp};
 use crate::error::{AppError, AppResult};
+use crate::repo::IdempotencyRepo;
+use crate::repo::random;
 
 /// How often a claim re-reads after losing a generation to a concurrent one.
 const CLAIM_ATTEMPTS: usize = 4;
@@ -70,8 +75,27 @@ fn token64(claim: &IdemClaim) -> AppResult<u64> {
         .ok_or_else(|| AppError::internal("claim token is not hex"))
 }
 
+#[async_trait]
+impl IdempotencyRepo for ClickHouseStore {
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+        self.claim_key(claim).await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &StoredResponse,
+    ) -> AppResult<bool> {
+        self.finish_key(claim, response, None).await
+    }
+
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+        self.release_key(claim).await
+    }
+}
+
 impl ClickHouseStore {
-    pub(super) async fn claim_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+    async fn claim_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
         let http = self.ready().await?;
         let owner = owner(claim);
         let now = claim.now.unix();
@@ -184,7 +208,7 @@ impl ClickHouseStore {
     /// Ends the claim's lease early (after a 5xx), so a retry runs at once:
     /// appends the next generation with a lapsed lease. If another claim has
     /// taken that generation, this row is not its first and changes nothing.
-    pub(super) async fn release_key(&self, claim: &IdemClaim) -> AppResult<()> {
+    async fn release_key(&self, claim: &IdemClaim) -> AppResult<()> {
         let owner = owner(claim);
         let Some(mine) = self.lease_of(&owner, claim).await? else {
             return Ok(());
@@ -194,7 +218,7 @@ impl ClickHouseStore {
             ..mine
         };
         let next = self.lease_generation(&owner, claim).await? + 1;
-        self.append_lease(&owner, next, random_token(), &lapsed)
+        self.append_lease(&owner, next, random::token(), &lapsed)
             .await
     }
 

@@ -11,13 +11,18 @@
 //! failing its conditions. Expiry is decided from the stored `expires_at` on
 //! every read; the `ttl` attribute only lets DynamoDB clean up (days later).
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use super::{DynamoDbStore, Item, n, num, s, store_error, text};
+use super::attributes::{Item, n, num, s, text};
+use super::errors::store_error;
+use super::keys::Key;
+use super::store::DynamoDbStore;
 use crate::domain::idempotency::outcome_of;
 use crate::domain::{ClaimOutcome, IdemClaim, StoredResponse, Timestamp};
 use crate::error::{AppError, AppResult};
+use crate::repo::IdempotencyRepo;
 
 const SK: &str = "IDEM";
 /// The condition under which this claim's token may finish the key.
@@ -29,13 +34,32 @@ fn pk(claim: &IdemClaim) -> String {
     format!("IDEM#{}#{}", claim.user_id, claim.key.as_str())
 }
 
+#[async_trait]
+impl IdempotencyRepo for DynamoDbStore {
+    async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+        self.claim_key(claim).await
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        claim: &IdemClaim,
+        response: &StoredResponse,
+    ) -> AppResult<bool> {
+        self.complete_key(claim, response).await
+    }
+
+    async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+        self.release_key(claim).await
+    }
+}
+
 impl DynamoDbStore {
-    pub(super) async fn claim_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+    async fn claim_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
         let client = self.ready().await?;
         let expires_at = claim.expires_at().unix();
         let put = client
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .item("PK", s(pk(claim)))
             .item("SK", s(SK))
             .item("fingerprint", s(&claim.fingerprint))
@@ -62,9 +86,15 @@ impl DynamoDbStore {
                 ) => {}
             Err(e) => return Err(store_error(e)),
         }
-        let item = self.get(pk(claim), SK).await?.ok_or_else(|| {
-            AppError::internal("idempotency record vanished after a refused claim")
-        })?;
+        let item = self
+            .get(Key {
+                pk: pk(claim),
+                sk: SK,
+            })
+            .await?
+            .ok_or_else(|| {
+                AppError::internal("idempotency record vanished after a refused claim")
+            })?;
         Ok(outcome_of(
             claim,
             &text(&item, "token")?,
@@ -82,9 +112,14 @@ impl DynamoDbStore {
         response: &StoredResponse,
     ) -> AppResult<TransactWriteItem> {
         let mut update = Update::builder()
-            .table_name(&self.table)
-            .key("PK", s(pk(claim)))
-            .key("SK", s(SK))
+            .table_name(self.table())
+            .set_key(Some(
+                Key {
+                    pk: pk(claim),
+                    sk: SK,
+                }
+                .item(),
+            ))
             .update_expression("SET #status = :status, #body = :body REMOVE #location")
             .condition_expression(HELD)
             .expression_attribute_names("#token", "token")
@@ -106,11 +141,7 @@ impl DynamoDbStore {
 
     /// Remembers an answer that created nothing; `false` when the claim no
     /// longer holds the key.
-    pub(super) async fn complete_key(
-        &self,
-        claim: &IdemClaim,
-        response: &StoredResponse,
-    ) -> AppResult<bool> {
+    async fn complete_key(&self, claim: &IdemClaim, response: &StoredResponse) -> AppResult<bool> {
         let finish = self.finish_item(claim, response)?;
         Ok(self
             .transact_once(vec![finish], &claim.token)
@@ -118,14 +149,19 @@ impl DynamoDbStore {
             .is_ok())
     }
 
-    pub(super) async fn release_key(&self, claim: &IdemClaim) -> AppResult<()> {
+    async fn release_key(&self, claim: &IdemClaim) -> AppResult<()> {
         let deleted = self
             .ready()
             .await?
             .delete_item()
-            .table_name(&self.table)
-            .key("PK", s(pk(claim)))
-            .key("SK", s(SK))
+            .table_name(self.table())
+            .set_key(Some(
+                Key {
+                    pk: pk(claim),
+                    sk: SK,
+                }
+                .item(),
+            ))
             .condition_expression(HELD)
             .expression_attribute_names("#token", "token")
             .expression_attribute_names("#status", "status")
