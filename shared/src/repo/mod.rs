@@ -20,12 +20,12 @@ pub mod clickhouse;
 pub mod codec;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
-#[cfg(feature = "postgres")]
-pub mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) mod sql;
+pub mod sql;
+#[cfg(feature = "postgres")]
+pub use sql::postgres;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub use sql::sqlite;
 
 #[async_trait]
 pub trait UserRepo: Send + Sync {

@@ -1,50 +1,23 @@
-//! What the two sqlx backends (SQLite, PostgreSQL) share: error mapping and the
-//! mapping of result rows to domain types. Both select the same column names,
-//! with timestamps as Unix seconds, so one mapper serves both.
+//! Result rows to domain types, for SQLite and PostgreSQL alike: both select
+//! the same columns, decoded to the same Rust types (`dialect` makes a
+//! timestamp a `Timestamp` and a JSON document a `JsonDoc` on each).
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::codec;
+use super::dialect::JsonDoc;
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{Invoice, InvoiceStatus, Money, Order, Product, Timestamp, User, UserRecord};
 use crate::error::{AppError, AppResult};
-
-/// Maps a driver error: an unreachable store is a 503, anything else a logged 500.
-pub(crate) fn store_error(e: sqlx::Error) -> AppError {
-    match e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => AppError::unavailable(e),
-        sqlx::Error::Database(ref db) if is_transient(db.code().as_deref()) => {
-            AppError::unavailable(e)
-        }
-        other => AppError::internal(other),
-    }
-}
-
-/// Database error codes that mean "try again later", not "your request is wrong".
-fn is_transient(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
-        Some("5" | "6" | "261" | "517" | "262")
-        // PostgreSQL: serialization failure, deadlock, admin shutdown, cannot connect now, statement timeout.
-        | Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "57014")
-    ) || code.is_some_and(|c| c.starts_with("08"))
-}
-
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
+use crate::repo::codec;
 
 /// Typed column access that works on SQLite and PostgreSQL rows alike.
-pub(crate) trait Columns {
+pub(super) trait Columns {
     fn int(&self, col: &str) -> AppResult<i64>;
     fn text(&self, col: &str) -> AppResult<String>;
     fn flag(&self, col: &str) -> AppResult<bool>;
+    fn time(&self, col: &str) -> AppResult<Timestamp>;
+    fn json(&self, col: &str) -> AppResult<String>;
 }
 
 impl<R> Columns for R
@@ -54,32 +27,55 @@ where
     i64: Type<R::Database> + for<'r> Decode<'r, R::Database>,
     String: Type<R::Database> + for<'r> Decode<'r, R::Database>,
     bool: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    Timestamp: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    JsonDoc: Type<R::Database> + for<'r> Decode<'r, R::Database>,
 {
     fn int(&self, col: &str) -> AppResult<i64> {
-        self.try_get(col).map_err(store_error)
+        self.try_get(col).map_err(column_error)
     }
 
     fn text(&self, col: &str) -> AppResult<String> {
-        self.try_get(col).map_err(store_error)
+        self.try_get(col).map_err(column_error)
     }
 
     fn flag(&self, col: &str) -> AppResult<bool> {
-        self.try_get(col).map_err(store_error)
+        self.try_get(col).map_err(column_error)
+    }
+
+    fn time(&self, col: &str) -> AppResult<Timestamp> {
+        self.try_get(col).map_err(column_error)
+    }
+
+    fn json(&self, col: &str) -> AppResult<String> {
+        self.try_get(col)
+            .map(|JsonDoc(text)| text)
+            .map_err(column_error)
     }
 }
 
-pub(crate) fn user_record(row: &impl Columns) -> AppResult<UserRecord> {
+/// A column that is missing or does not decode is a bug or a corrupt row,
+/// never an outage.
+fn column_error(e: sqlx::Error) -> AppError {
+    AppError::internal(e)
+}
+
+/// The `id` a statement returned.
+pub(super) fn id(row: &impl Columns) -> AppResult<i64> {
+    row.int("id")
+}
+
+pub(super) fn user_record(row: &impl Columns) -> AppResult<UserRecord> {
     Ok(UserRecord {
         user: User {
             id: row.int("id")?,
             username: row.text("username")?,
-            created_at: Timestamp::from_unix(row.int("created_at")?),
+            created_at: row.time("created_at")?,
         },
         password_hash: row.text("password_hash")?,
     })
 }
 
-pub(crate) fn product(row: &impl Columns) -> AppResult<Product> {
+pub(super) fn product(row: &impl Columns) -> AppResult<Product> {
     Ok(Product {
         product_id: row.int("id")?,
         name: row.text("name")?,
@@ -87,18 +83,18 @@ pub(crate) fn product(row: &impl Columns) -> AppResult<Product> {
         price: Money::from_cents(row.int("price_cents")?),
         category: row.text("category")?,
         in_stock: row.flag("in_stock")?,
-        created_at: Timestamp::from_unix(row.int("created_at")?),
-        updated_at: Timestamp::from_unix(row.int("updated_at")?),
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
     })
 }
 
-pub(crate) fn order(row: &impl Columns) -> AppResult<Order> {
+pub(super) fn order(row: &impl Columns) -> AppResult<Order> {
     let status = row.text("status")?;
     Ok(Order {
         order_id: row.int("id")?,
         user_id: row.int("user_id")?,
         username: row.text("username")?,
-        items: codec::decode_order_items(&row.text("items")?)?,
+        items: codec::decode_order_items(&row.json("items")?)?,
         subtotal: Money::from_cents(row.int("subtotal_cents")?),
         tax: Money::from_cents(row.int("tax_cents")?),
         total: Money::from_cents(row.int("total_cents")?),
@@ -107,27 +103,27 @@ pub(crate) fn order(row: &impl Columns) -> AppResult<Order> {
         } else {
             status
         },
-        created_at: Timestamp::from_unix(row.int("created_at")?),
+        created_at: row.time("created_at")?,
     })
 }
 
-pub(crate) fn invoice(row: &impl Columns) -> AppResult<Invoice> {
+pub(super) fn invoice(row: &impl Columns) -> AppResult<Invoice> {
     let id = row.int("id")?;
-    let created_at = Timestamp::from_unix(row.int("created_at")?);
+    let created_at = row.time("created_at")?;
     Ok(Invoice {
         invoice_id: id,
         invoice_number: invoice_number(id, created_at),
         order_id: row.int("order_id")?,
         user_id: row.int("user_id")?,
         username: row.text("username")?,
-        items: codec::decode_invoice_items(&row.text("items")?)?,
+        items: codec::decode_invoice_items(&row.json("items")?)?,
         subtotal: Money::from_cents(row.int("subtotal_cents")?),
         tax: Money::from_cents(row.int("tax_cents")?),
         total: Money::from_cents(row.int("total_cents")?),
         status: InvoiceStatus::parse(&row.text("status")?)
             .map_err(|_| AppError::internal("stored invoice status unreadable"))?,
         created_at,
-        due_date: Timestamp::from_unix(row.int("due_date")?),
-        status_history: codec::decode_status_history(&row.text("status_history")?)?,
+        due_date: row.time("due_date")?,
+        status_history: codec::decode_status_history(&row.json("status_history")?)?,
     })
 }
