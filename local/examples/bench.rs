@@ -27,13 +27,11 @@ const READS: usize = 3000;
 const ORDERS: usize = 1000;
 const LOGINS: usize = 30;
 
-const PG_PRODUCT: &str = "SELECT id, name, description, price_cents, category, in_stock,
-        extract(epoch FROM created_at)::bigint AS created_at,
-        extract(epoch FROM updated_at)::bigint AS updated_at
+const PG_PRODUCT: &str =
+    "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
     FROM products WHERE id = $1";
-const PG_PRODUCTS: &str = "SELECT id, name, description, price_cents, category, in_stock,
-        extract(epoch FROM created_at)::bigint AS created_at,
-        extract(epoch FROM updated_at)::bigint AS updated_at
+const PG_PRODUCTS: &str =
+    "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
     FROM products WHERE id = ANY($1)";
 const SQLITE_PRODUCT: &str =
     "SELECT id, name, description, price_cents, category, in_stock, created_at, updated_at
@@ -41,8 +39,7 @@ const SQLITE_PRODUCT: &str =
 const PG_INSERT_ORDER: &str = "INSERT INTO orders
         (user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at)
     VALUES ($1, $2, $3::jsonb, $4, $5, $6, 'pending', to_timestamp($7))
-    RETURNING id, user_id, username, items::text AS items, subtotal_cents, tax_cents, total_cents, status,
-        extract(epoch FROM created_at)::bigint AS created_at";
+    RETURNING id, user_id, username, items, subtotal_cents, tax_cents, total_cents, status, created_at";
 
 /// Medians of `$runs` runs of two bodies, alternated run by run.
 macro_rules! time_pair {

@@ -20,14 +20,14 @@ pub mod clickhouse;
 pub mod codec;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
-#[cfg(feature = "postgres")]
-pub mod postgres;
 #[cfg(any(feature = "clickhouse", feature = "dynamodb"))]
 mod random;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) mod sql;
+pub mod sql;
+#[cfg(feature = "postgres")]
+pub use sql::postgres;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub use sql::sqlite;
 
 #[async_trait]
 pub trait UserRepo: Send + Sync {

@@ -1,19 +1,20 @@
-//! `Idempotency-Key` records on SQLite and PostgreSQL: the same statements on
-//! both (`$n` placeholders, which SQLite reads as numbered parameters; times as
-//! Unix seconds), generic over the sqlx database.
+//! `Idempotency-Key` records, on both SQL databases (the pattern is described
+//! in `super`). Times are Unix seconds (`BIGINT`) on both.
 //!
 //! A claim is one upsert that takes the row only when it is free: absent,
 //! expired, or running on a lapsed lease with the same fingerprint. Finishing
 //! is an UPDATE conditional on the claim's token and on no response yet, run
-//! inside the transaction that creates the order or invoice, so the response
-//! and what it describes commit together or not at all.
+//! inside the transaction that creates the order or invoice (`finish_in`), so
+//! the response and what it describes commit together or not at all.
 
-use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+use async_trait::async_trait;
+use sqlx::Row;
 
-use super::{Columns, store_error};
+use super::{SqlStore, store_error};
 use crate::domain::idempotency::outcome_of;
 use crate::domain::{ClaimOutcome, IdemClaim, IdemFinish, StoredResponse, Timestamp};
 use crate::error::{AppError, AppResult};
+use crate::repo::IdempotencyRepo;
 
 const CLAIM: &str = "INSERT INTO idempotency_keys
          (user_id, idem_key, fingerprint, token, lease_until, expires_at)
@@ -27,7 +28,7 @@ const CLAIM: &str = "INSERT INTO idempotency_keys
             AND idempotency_keys.fingerprint = excluded.fingerprint)
      RETURNING token";
 
-const READ: &str = "SELECT token, fingerprint, lease_until, expires_at, status, body, location
+const READ: &str = "SELECT token, fingerprint, lease_until, status, body, location
      FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2";
 
 const FINISH: &str = "UPDATE idempotency_keys SET status = $1, body = $2, location = $3
@@ -42,137 +43,144 @@ const PURGE: &str = "DELETE FROM idempotency_keys WHERE expires_at <= $1";
 /// Purging expired rows costs a statement; one claim in this many pays it.
 const PURGE_EVERY: u8 = 32;
 
-/// Claims the key (see the module comment), and reads the record back when
-/// the claim did not take it.
-pub(crate) async fn claim<DB>(pool: &sqlx::Pool<DB>, claim: &IdemClaim) -> AppResult<ClaimOutcome>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    DB::Row: Columns,
-{
-    // The token is random hex: its first byte picks one claim in PURGE_EVERY.
-    let lot = u8::from_str_radix(claim.token.get(..2).unwrap_or("ff"), 16).unwrap_or(1);
-    if lot.is_multiple_of(PURGE_EVERY) {
-        sqlx::query::<DB>(PURGE)
-            .bind(claim.now.unix())
-            .execute(pool)
-            .await
-            .map_err(store_error)?;
+/// Whether this claim purges: its token is random hex, so its first byte
+/// picks one claim in `PURGE_EVERY`.
+fn purges(claim: &IdemClaim) -> bool {
+    u8::from_str_radix(claim.token.get(..2).unwrap_or("ff"), 16)
+        .unwrap_or(1)
+        .is_multiple_of(PURGE_EVERY)
+}
+
+fn in_use() -> AppError {
+    AppError::IdempotencyKeyInUse {
+        retry_after_seconds: 1,
     }
-    let taken = sqlx::query::<DB>(CLAIM)
-        .bind(claim.user_id)
-        .bind(claim.key.as_str().to_owned())
-        .bind(claim.fingerprint.clone())
-        .bind(claim.token.clone())
-        .bind(claim.lease_until.unix())
-        .bind(claim.expires_at().unix())
-        .bind(claim.now.unix())
-        .fetch_optional(pool)
-        .await
-        .map_err(store_error)?;
-    if taken.is_some() {
-        return Ok(ClaimOutcome::Claimed);
-    }
-    let row = sqlx::query::<DB>(READ)
-        .bind(claim.user_id)
-        .bind(claim.key.as_str().to_owned())
-        .fetch_optional(pool)
-        .await
-        .map_err(store_error)?
-        .ok_or_else(|| AppError::internal("idempotency claim lost its row"))?;
-    let response = match row.opt_int("status")? {
-        Some(status) => Some(StoredResponse {
-            status: u16::try_from(status).map_err(AppError::internal)?,
-            body: row.opt_text("body")?.unwrap_or_default(),
-            location: row.opt_text("location")?,
-        }),
-        None => None,
+}
+
+macro_rules! idempotency_repo {
+    () => {
+        /// Stores the response while `claim` holds the key; `false` (nothing
+        /// written) when it no longer does.
+        async fn finish<'c, E>(
+            conn: E,
+            claim: &IdemClaim,
+            response: &StoredResponse,
+        ) -> AppResult<bool>
+        where
+            E: sqlx::Executor<'c, Database = Db>,
+        {
+            let done = sqlx::query(FINISH)
+                .bind(i64::from(response.status))
+                .bind(&response.body)
+                .bind(response.location.as_deref())
+                .bind(claim.user_id)
+                .bind(claim.key.as_str())
+                .bind(&claim.token)
+                .fetch_optional(conn)
+                .await
+                .map_err(store_error::<Db>)?;
+            Ok(done.is_some())
+        }
+
+        /// Inside a creating transaction: renders and stores the response for
+        /// `idem`, or fails (the dropped transaction rolls back) when the claim
+        /// no longer holds the key, so a holder whose lease was taken over
+        /// creates nothing.
+        impl SqlStore<Db> {
+            pub(in crate::repo::sql) async fn finish_in<T>(
+                tx: &mut sqlx::Transaction<'_, Db>,
+                idem: Option<&IdemFinish<'_, T>>,
+                value: &T,
+            ) -> AppResult<()> {
+                let Some(idem) = idem else {
+                    return Ok(());
+                };
+                let response = (idem.render)(value);
+                if finish(&mut **tx, idem.claim, &response).await? {
+                    Ok(())
+                } else {
+                    Err(in_use())
+                }
+            }
+        }
+
+        #[async_trait]
+        impl IdempotencyRepo for SqlStore<Db> {
+            async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
+                let pool = self.pool().await?;
+                if purges(claim) {
+                    sqlx::query(PURGE)
+                        .bind(claim.now.unix())
+                        .execute(pool)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                }
+                let taken = sqlx::query(CLAIM)
+                    .bind(claim.user_id)
+                    .bind(claim.key.as_str())
+                    .bind(&claim.fingerprint)
+                    .bind(&claim.token)
+                    .bind(claim.lease_until.unix())
+                    .bind(claim.expires_at().unix())
+                    .bind(claim.now.unix())
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(store_error::<Db>)?;
+                if taken.is_some() {
+                    return Ok(ClaimOutcome::Claimed);
+                }
+                let row = sqlx::query(READ)
+                    .bind(claim.user_id)
+                    .bind(claim.key.as_str())
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(store_error::<Db>)?
+                    .ok_or_else(|| AppError::internal("idempotency claim lost its row"))?;
+                let get = |e| AppError::internal(e);
+                let status: Option<i64> = row.try_get("status").map_err(get)?;
+                let response = match status {
+                    Some(status) => Some(StoredResponse {
+                        status: u16::try_from(status).map_err(AppError::internal)?,
+                        body: row
+                            .try_get::<Option<String>, _>("body")
+                            .map_err(get)?
+                            .unwrap_or_default(),
+                        location: row.try_get("location").map_err(get)?,
+                    }),
+                    None => None,
+                };
+                let token: String = row.try_get("token").map_err(get)?;
+                let fingerprint: String = row.try_get("fingerprint").map_err(get)?;
+                let lease_until: i64 = row.try_get("lease_until").map_err(get)?;
+                Ok(outcome_of(
+                    claim,
+                    &token,
+                    &fingerprint,
+                    response,
+                    Timestamp::from_unix(lease_until),
+                ))
+            }
+
+            async fn complete_idempotency_key(
+                &self,
+                claim: &IdemClaim,
+                response: &StoredResponse,
+            ) -> AppResult<bool> {
+                finish(self.pool().await?, claim, response).await
+            }
+
+            async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
+                sqlx::query(RELEASE)
+                    .bind(claim.user_id)
+                    .bind(claim.key.as_str())
+                    .bind(&claim.token)
+                    .execute(self.pool().await?)
+                    .await
+                    .map_err(store_error::<Db>)?;
+                Ok(())
+            }
+        }
     };
-    Ok(outcome_of(
-        claim,
-        &row.text("token")?,
-        &row.text("fingerprint")?,
-        response,
-        Timestamp::from_unix(row.int("lease_until")?),
-    ))
 }
 
-/// Stores the response while the claim still holds the key; `false` when it
-/// no longer does (nothing written). Runs on a transaction's connection when
-/// the response must commit with what it describes.
-pub(crate) async fn finish<'c, DB, E>(
-    conn: E,
-    claim: &IdemClaim,
-    response: &StoredResponse,
-) -> AppResult<bool>
-where
-    DB: Database,
-    E: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-{
-    let done = sqlx::query::<DB>(FINISH)
-        .bind(i64::from(response.status))
-        .bind(response.body.clone())
-        .bind(response.location.clone())
-        .bind(claim.user_id)
-        .bind(claim.key.as_str().to_owned())
-        .bind(claim.token.clone())
-        .fetch_optional(conn)
-        .await
-        .map_err(store_error)?;
-    Ok(done.is_some())
-}
-
-/// Removes the claim's own running record.
-pub(crate) async fn release<DB>(pool: &sqlx::Pool<DB>, claim: &IdemClaim) -> AppResult<()>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-{
-    sqlx::query::<DB>(RELEASE)
-        .bind(claim.user_id)
-        .bind(claim.key.as_str().to_owned())
-        .bind(claim.token.clone())
-        .execute(pool)
-        .await
-        .map_err(store_error)?;
-    Ok(())
-}
-
-/// Inside a creating transaction: renders and stores the response for `idem`,
-/// or fails (rolling the transaction back when it is dropped) when the claim
-/// no longer holds the key: a holder whose lease was taken over creates nothing.
-pub(crate) async fn finish_in<DB, T>(
-    tx: &mut sqlx::Transaction<'_, DB>,
-    idem: Option<&IdemFinish<'_, T>>,
-    value: &T,
-) -> AppResult<()>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
-{
-    let Some(idem) = idem else {
-        return Ok(());
-    };
-    let response = (idem.render)(value);
-    if finish(&mut **tx, idem.claim, &response).await? {
-        Ok(())
-    } else {
-        Err(AppError::IdempotencyKeyInUse {
-            retry_after_seconds: 1,
-        })
-    }
-}
+for_each_database!(idempotency_repo);

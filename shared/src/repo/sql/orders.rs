@@ -1,0 +1,76 @@
+//! Orders, on both SQL databases (the pattern is described in `super`).
+
+use async_trait::async_trait;
+
+use super::dialect::JsonDoc;
+use super::{SqlStore, rows, store_error};
+use crate::domain::order::ORDER_STATUS_PENDING;
+use crate::domain::{IdemFinish, NewOrder, Order, Page, PageRequest};
+use crate::error::AppResult;
+use crate::repo::{OrderRepo, codec};
+
+macro_rules! order_repo {
+    () => {
+        #[async_trait]
+        impl OrderRepo for SqlStore<Db> {
+            async fn place_order(
+                &self,
+                new: &NewOrder,
+                idem: Option<&IdemFinish<'_, Order>>,
+            ) -> AppResult<Order> {
+                // One INSERT carries the order and all its lines; with a key, the
+                // remembered response commits in the same transaction.
+                let query = sqlx::query(concat!(
+                    "INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, \
+                     total_cents, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+                    order_columns!()
+                ))
+                .bind(new.user_id)
+                .bind(&new.username)
+                .bind(JsonDoc(codec::encode_order_items(&new.items)))
+                .bind(new.subtotal.cents())
+                .bind(new.tax.cents())
+                .bind(new.total.cents())
+                .bind(ORDER_STATUS_PENDING)
+                .bind(new.created_at);
+                let mut tx = self
+                    .pool()
+                    .await?
+                    .begin()
+                    .await
+                    .map_err(store_error::<Db>)?;
+                let row = query.fetch_one(&mut *tx).await.map_err(store_error::<Db>)?;
+                let order = rows::order(&row)?;
+                SqlStore::<Db>::finish_in(&mut tx, idem, &order).await?;
+                tx.commit().await.map_err(store_error::<Db>)?;
+                Ok(order)
+            }
+
+            async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
+                let query = sqlx::query(concat!(
+                    "SELECT ",
+                    order_columns!(),
+                    " FROM orders WHERE id = $1"
+                ));
+                self.fetch_optional(query.bind(id), rows::order).await
+            }
+
+            async fn list_orders_by_user(
+                &self,
+                user_id: i64,
+                page: PageRequest,
+            ) -> AppResult<Page<Order>> {
+                let sql = concat!(
+                    "SELECT ",
+                    order_columns!(),
+                    " FROM orders WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                );
+                self.fetch_newest_first(sql, user_id, page, rows::order, |o| o.order_id)
+                    .await
+            }
+        }
+    };
+}
+
+for_each_database!(order_repo);

@@ -1,0 +1,44 @@
+//! Opening the PostgreSQL store, fit for Lambda: a small pool (a few
+//! connections per instance), created lazily on first use, with short connect
+//! and statement timeouts; migrations (serialised by sqlx's advisory lock) and
+//! seeding run on the first request that needs the store (`SqlStore::pool`),
+//! not at cold start. Atomicity comes from the database: unique indexes,
+//! `ON CONFLICT`, conditional `UPDATE`s and a transaction for the seed.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Postgres;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::SqlStore;
+use crate::config::PostgresConfig;
+use crate::error::{AppError, AppResult};
+use crate::repo::Bootstrap;
+
+/// The SQL store on a PostgreSQL database.
+pub type PostgresStore = SqlStore<Postgres>;
+
+impl SqlStore<Postgres> {
+    /// Prepares the pool without connecting: the first query connects.
+    pub fn connect_lazy(config: &PostgresConfig, bootstrap: Bootstrap) -> AppResult<PostgresStore> {
+        let statement_timeout = config.statement_timeout.as_millis().to_string();
+        let options = PgConnectOptions::from_str(&config.url)
+            .map_err(|_| {
+                AppError::internal("configuration: DATABASE_URL is not a valid PostgreSQL URL")
+            })?
+            .application_name("commerce-api")
+            .options([("statement_timeout", statement_timeout.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .min_connections(0)
+            .acquire_timeout(config.connect_timeout)
+            .idle_timeout(Some(Duration::from_secs(60)))
+            // No extra round trip per request: sqlx already pings every
+            // connection when it is released and drops the broken ones, so a
+            // connection that died with the server is replaced after one 503.
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
+        Ok(SqlStore::new(pool, bootstrap))
+    }
+}
