@@ -40,6 +40,8 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+pub mod tls;
+
 /// Throwaway PostgreSQL databases on the test server (`TEST_POSTGRES_URL`,
 /// default the local one the test command ensures). An absent server is a
 /// loud failure: a suite never passes by skipping.

@@ -5,11 +5,10 @@
 //! from the database: unique indexes, `ON CONFLICT`, conditional `UPDATE`s and
 //! a transaction for the seed.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use tokio::sync::OnceCell;
 
 use super::sql::{self, is_unique_violation, store_error};
@@ -59,13 +58,7 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Prepares the pool without connecting: the first query connects.
     pub fn connect_lazy(config: &PostgresConfig, bootstrap: Bootstrap) -> AppResult<PostgresStore> {
-        let statement_timeout = config.statement_timeout.as_millis().to_string();
-        let options = PgConnectOptions::from_str(&config.url)
-            .map_err(|_| {
-                AppError::internal("configuration: DATABASE_URL is not a valid PostgreSQL URL")
-            })?
-            .application_name("commerce-api")
-            .options([("statement_timeout", statement_timeout.as_str())]);
+        let options = config.connect_options()?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(0)
