@@ -1,5 +1,7 @@
-//! ClickHouse over its HTTP interface: where, as whom, which database, how long.
+//! ClickHouse over its HTTP interface: where (plain or TLS), as whom, which
+//! database, how long.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Lookup, config_error, parse_num};
@@ -8,8 +10,12 @@ use crate::error::AppError;
 /// ClickHouse over its HTTP interface.
 #[derive(Clone)]
 pub struct ClickHouseConfig {
-    /// Base URL of the HTTP interface, `http://host:8123`, without credentials.
+    /// Base URL of the HTTP interface, `http://host:8123` or
+    /// `https://host:8443`, without credentials.
     pub url: String,
+    /// `CLICKHOUSE_CA_FILE`: PEM certificates, the only roots trusted for an
+    /// `https://` URL. Unset: the system's roots.
+    pub ca_file: Option<PathBuf>,
     pub user: String,
     pub password: String,
     /// Letters, digits and `_` only, so it never needs quoting.
@@ -25,6 +31,7 @@ impl std::fmt::Debug for ClickHouseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClickHouseConfig")
             .field("url", &self.url)
+            .field("ca_file", &self.ca_file)
             .field("user", &self.user)
             .field("password", &"<redacted>")
             .field("database", &self.database)
@@ -32,15 +39,36 @@ impl std::fmt::Debug for ClickHouseConfig {
     }
 }
 
+impl ClickHouseConfig {
+    /// A server and database with the default account and timeouts.
+    pub fn new(url: impl Into<String>, database: impl Into<String>) -> ClickHouseConfig {
+        ClickHouseConfig {
+            url: url.into(),
+            ca_file: None,
+            user: "default".into(),
+            password: String::new(),
+            database: database.into(),
+            connect_timeout: Duration::from_millis(1500),
+            request_timeout: Duration::from_millis(5000),
+        }
+    }
+}
+
 /// `CLICKHOUSE_URL`, or one built from the original service's `CLICKHOUSE_HOST`
-/// and `CLICKHOUSE_PORT`; credentials only from `CLICKHOUSE_USER` and
-/// `CLICKHOUSE_PASSWORD` (sent as HTTP basic auth, never in a URL).
+/// and `CLICKHOUSE_PORT` (8443, ClickHouse's HTTPS port, means https);
+/// credentials only from `CLICKHOUSE_USER` and `CLICKHOUSE_PASSWORD` (sent as
+/// HTTP basic auth, never in a URL).
 pub(super) fn clickhouse_config(get: &impl Lookup) -> Result<ClickHouseConfig, AppError> {
     let url = match get("CLICKHOUSE_URL") {
         Some(url) => {
-            let rest = url.strip_prefix("http://").ok_or_else(|| {
-                config_error("CLICKHOUSE_URL must start with http:// (the HTTP interface; TLS is not built in)")
-            })?;
+            let rest = url
+                .strip_prefix("http://")
+                .or_else(|| url.strip_prefix("https://"))
+                .ok_or_else(|| {
+                    config_error(
+                        "CLICKHOUSE_URL must start with http:// or https:// (the HTTP interface)",
+                    )
+                })?;
             if rest.contains('@') {
                 return Err(config_error(
                     "CLICKHOUSE_URL must not carry credentials; set CLICKHOUSE_USER and CLICKHOUSE_PASSWORD",
@@ -54,12 +82,27 @@ pub(super) fn clickhouse_config(get: &impl Lookup) -> Result<ClickHouseConfig, A
             // The original service spoke the native protocol; this one speaks HTTP.
             if port == 9000 || port == 9440 {
                 return Err(config_error(&format!(
-                    "CLICKHOUSE_PORT={port} is the native protocol's port; this service uses the HTTP interface (8123)"
+                    "CLICKHOUSE_PORT={port} is the native protocol's port; this service uses the HTTP interface (8123, or 8443 for HTTPS)"
                 )));
             }
-            format!("http://{host}:{port}")
+            let scheme = if port == 8443 { "https" } else { "http" };
+            format!("{scheme}://{host}:{port}")
         }
     };
+    let ca_file = get("CLICKHOUSE_CA_FILE").map(PathBuf::from);
+    if let Some(path) = &ca_file {
+        if !url.starts_with("https://") {
+            return Err(config_error(
+                "CLICKHOUSE_CA_FILE is set but the ClickHouse URL is not https://",
+            ));
+        }
+        if !path.is_file() {
+            return Err(config_error(&format!(
+                "CLICKHOUSE_CA_FILE names no readable file: {}",
+                path.display()
+            )));
+        }
+    }
     let database = get("CLICKHOUSE_DATABASE").unwrap_or_else(|| "commerce".into());
     let valid_name = database
         .bytes()
@@ -71,6 +114,7 @@ pub(super) fn clickhouse_config(get: &impl Lookup) -> Result<ClickHouseConfig, A
     }
     Ok(ClickHouseConfig {
         url,
+        ca_file,
         user: get("CLICKHOUSE_USER").unwrap_or_else(|| "default".into()),
         password: get("CLICKHOUSE_PASSWORD").unwrap_or_default(),
         database,
@@ -134,12 +178,48 @@ mod tests {
         );
 
         for bad in [
-            ("CLICKHOUSE_URL", "https://ch:8443"),
+            ("CLICKHOUSE_URL", "ch:8123"),
+            ("CLICKHOUSE_URL", "ftp://ch:8123"),
             ("CLICKHOUSE_URL", "http://u:p@ch:8123"),
+            ("CLICKHOUSE_URL", "https://u:p@ch:8443"),
             ("CLICKHOUSE_PORT", "9000"),
             ("CLICKHOUSE_DATABASE", "shop; DROP"),
         ] {
             assert!(clickhouse(&[bad]).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn https_with_an_optional_ca_file() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let ca_path = ca.path().to_str().unwrap();
+        let ch = clickhouse(&[
+            ("CLICKHOUSE_URL", "https://ch.example.com:8443/"),
+            ("CLICKHOUSE_CA_FILE", ca_path),
+        ])
+        .unwrap();
+        assert_eq!(ch.url, "https://ch.example.com:8443");
+        assert_eq!(ch.ca_file.as_deref(), Some(ca.path()));
+        let by_port =
+            clickhouse(&[("CLICKHOUSE_HOST", "ch"), ("CLICKHOUSE_PORT", "8443")]).unwrap();
+        assert_eq!(
+            (by_port.url.as_str(), by_port.ca_file),
+            ("https://ch:8443", None)
+        );
+        // A CA for a plain-text URL is a mistake; a missing CA file stops the start.
+        assert!(
+            clickhouse(&[
+                ("CLICKHOUSE_URL", "http://ch:8123"),
+                ("CLICKHOUSE_CA_FILE", ca_path)
+            ])
+            .is_err()
+        );
+        assert!(
+            clickhouse(&[
+                ("CLICKHOUSE_URL", "https://ch:8443"),
+                ("CLICKHOUSE_CA_FILE", "/nonexistent/ca.pem")
+            ])
+            .is_err()
+        );
     }
 }
