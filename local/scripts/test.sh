@@ -41,6 +41,8 @@ export CLICKHOUSE_SQL_CHECK_PYTHON="$VENV/bin/python"
 source local/scripts/services/dynamodb.sh
 ensure_dynamodb
 export TEST_DYNAMODB_ENDPOINT="${TEST_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
+# moto serves Secrets Manager and SSM on the same port (secret settings held in AWS).
+export TEST_AWS_ENDPOINT="${TEST_AWS_ENDPOINT:-$TEST_DYNAMODB_ENDPOINT}"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast

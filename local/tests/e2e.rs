@@ -276,7 +276,7 @@ async fn authorizer_answers(s: &DevServer, alice: &str) {
         json!({"message": "Unauthorized"})
     );
     let forged = format!("{}x", alice);
-    let expired = s.token_expired_for("alice");
+    let expired = s.token_expired_for("alice").await;
     for token in ["garbage", forged.as_str(), expired.as_str()] {
         let response = s
             .raw("POST", "/products", Some(token), Some(product.clone()))

@@ -40,6 +40,8 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+#[cfg(feature = "aws-secrets")]
+pub mod aws;
 pub mod tls;
 
 /// Throwaway PostgreSQL databases on the test server (`TEST_POSTGRES_URL`,

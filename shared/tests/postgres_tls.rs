@@ -40,7 +40,7 @@ fn store(config: &PostgresConfig) -> Arc<dyn Store> {
 
 /// Whether this session is encrypted, seen from the server.
 async fn session_uses_tls(config: &PostgresConfig) -> bool {
-    let pool = sqlx::PgPool::connect_with(config.connect_options().unwrap())
+    let pool = sqlx::PgPool::connect_with(config.connect_options().await.unwrap())
         .await
         .expect("connect");
     let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")

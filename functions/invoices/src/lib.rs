@@ -46,7 +46,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
-    let caller = http::identity(req, &app.tokens)?;
+    let caller = http::identity(req, &app.tokens).await?;
     match route {
         Route::Create => {
             let body: CreateBody = http::parse_json(req)?;

@@ -166,7 +166,7 @@ impl DevServer {
     }
 
     /// A correctly signed token for `name` that expired an hour ago.
-    pub fn token_expired_for(&self, name: &str) -> String {
+    pub async fn token_expired_for(&self, name: &str) -> String {
         let identity = Identity {
             user_id: 1,
             username: name.into(),
@@ -177,6 +177,7 @@ impl DevServer {
                 &identity,
                 Timestamp::from_unix(Timestamp::now().unix() - 7200),
             )
+            .await
             .unwrap()
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use super::secret::{AwsContext, Check, Secret};
 use super::{Lookup, config_error, parse_num};
 use crate::error::AppError;
 
@@ -10,22 +11,19 @@ use crate::error::AppError;
 /// deployed function, which refuses to start without its own secret.
 pub const DEV_JWT_SECRET: &str = "dev-only-secret-do-not-deploy-0123456789abcdef";
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct JwtConfig {
-    pub secret: Vec<u8>,
+    /// `JWT_SECRET`: the HS256 key, or where it lives in AWS.
+    pub secret: Secret,
     pub issuer: String,
     pub audience: String,
     pub ttl_seconds: u64,
 }
 
-impl std::fmt::Debug for JwtConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtConfig")
-            .field("secret", &"<redacted>")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("ttl_seconds", &self.ttl_seconds)
-            .finish()
+impl JwtConfig {
+    /// Whether the key is the published development secret (the dev server's fallback).
+    pub fn uses_development_secret(&self) -> bool {
+        self.secret.plain_value() == Some(DEV_JWT_SECRET)
     }
 }
 
@@ -45,23 +43,43 @@ pub enum CatalogWrite {
     Admin,
 }
 
-pub(super) fn jwt_config(get: &impl Lookup, policy: SecretPolicy) -> Result<JwtConfig, AppError> {
-    let secret = match (get("JWT_SECRET"), policy) {
-        (Some(secret), _) => secret,
-        (None, SecretPolicy::DevFallback) => DEV_JWT_SECRET.to_owned(),
+pub(super) fn jwt_config(
+    get: &impl Lookup,
+    policy: SecretPolicy,
+    aws: &AwsContext,
+) -> Result<JwtConfig, AppError> {
+    let (secret, check): (String, Check) = match (get("JWT_SECRET"), policy) {
+        (Some(secret), SecretPolicy::Required) => (secret, deployable),
+        (Some(secret), SecretPolicy::DevFallback) => (secret, long_enough),
+        (None, SecretPolicy::DevFallback) => (DEV_JWT_SECRET.to_owned(), long_enough),
         (None, SecretPolicy::Required) => {
             return Err(config_error("JWT_SECRET is required (at least 32 bytes)"));
         }
     };
-    if secret.len() < 32 {
-        return Err(config_error("JWT_SECRET must be at least 32 bytes"));
-    }
     Ok(JwtConfig {
-        secret: secret.into_bytes(),
+        secret: Secret::from_setting("JWT_SECRET", secret, Some(check), aws)?,
         issuer: get("JWT_ISSUER").unwrap_or_else(|| "commerce-api".into()),
         audience: get("JWT_AUDIENCE").unwrap_or_else(|| "commerce-api-clients".into()),
         ttl_seconds: parse_num(get, "JWT_TTL_SECONDS", 3600, 60, 86_400)?,
     })
+}
+
+/// HS256 wants a key at least as long as its output.
+fn long_enough(secret: &str) -> Result<(), &'static str> {
+    if secret.len() < 32 {
+        return Err("must be at least 32 bytes");
+    }
+    Ok(())
+}
+
+/// A deployed function's key: long enough, and not the one anyone can read in
+/// this repository (tokens signed with it are forgeable by all).
+fn deployable(secret: &str) -> Result<(), &'static str> {
+    long_enough(secret)?;
+    if secret == DEV_JWT_SECRET {
+        return Err("is the published development secret; set a secret of your own");
+    }
+    Ok(())
 }
 
 pub(super) fn catalog_write(get: &impl Lookup) -> Result<CatalogWrite, AppError> {
@@ -97,20 +115,40 @@ mod tests {
         move |k: &str| map.get(k).cloned()
     }
 
+    fn jwt(pairs: &[(&str, &str)], policy: SecretPolicy) -> Result<JwtConfig, AppError> {
+        let get = lookup(pairs);
+        jwt_config(&get, policy, &AwsContext::from_lookup(&get))
+    }
+
     #[test]
     fn a_deployed_function_needs_a_secret_of_32_bytes() {
-        assert!(jwt_config(&lookup(&[]), SecretPolicy::Required).is_err());
-        let dev = jwt_config(&lookup(&[]), SecretPolicy::DevFallback).unwrap();
-        assert_eq!(dev.secret, DEV_JWT_SECRET.as_bytes());
+        assert!(jwt(&[], SecretPolicy::Required).is_err());
+        let dev = jwt(&[], SecretPolicy::DevFallback).unwrap();
+        assert!(dev.uses_development_secret());
         assert_eq!(dev.ttl_seconds, 3600);
-        let short = lookup(&[("JWT_SECRET", "short")]);
-        assert!(jwt_config(&short, SecretPolicy::DevFallback).is_err());
+        assert!(jwt(&[("JWT_SECRET", "short")], SecretPolicy::DevFallback).is_err());
+    }
+
+    #[test]
+    fn a_deployed_function_refuses_the_development_secret() {
+        let dev_secret = [("JWT_SECRET", DEV_JWT_SECRET)];
+        let refused = jwt(&dev_secret, SecretPolicy::Required).unwrap_err();
+        assert!(
+            format!("{refused:?}").contains("development secret"),
+            "{refused:?}"
+        );
+        // The dev server may be given it explicitly.
+        assert!(jwt(&dev_secret, SecretPolicy::DevFallback).is_ok());
+        assert!(deployable("another-secret-of-32-bytes-or-more").is_ok());
     }
 
     #[test]
     fn the_secret_never_shows_in_debug() {
-        let get = lookup(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef")]);
-        let jwt = jwt_config(&get, SecretPolicy::Required).unwrap();
+        let jwt = jwt(
+            &[("JWT_SECRET", "0123456789abcdef0123456789abcdef")],
+            SecretPolicy::Required,
+        )
+        .unwrap();
         assert!(!format!("{jwt:?}").contains("0123456789abcdef"));
     }
 

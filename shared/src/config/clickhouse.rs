@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::secret::{AwsContext, Secret};
 use super::{Lookup, config_error, parse_num};
 use crate::error::AppError;
 
@@ -17,7 +18,8 @@ pub struct ClickHouseConfig {
     /// `https://` URL. Unset: the system's roots.
     pub ca_file: Option<PathBuf>,
     pub user: String,
-    pub password: String,
+    /// `CLICKHOUSE_PASSWORD`: a secret setting, may name where it lives in AWS.
+    pub password: Secret,
     /// Letters, digits and `_` only, so it never needs quoting.
     pub database: String,
     /// Connecting; also the whole budget of `Store::ping` (`/health`).
@@ -33,7 +35,7 @@ impl std::fmt::Debug for ClickHouseConfig {
             .field("url", &self.url)
             .field("ca_file", &self.ca_file)
             .field("user", &self.user)
-            .field("password", &"<redacted>")
+            .field("password", &self.password)
             .field("database", &self.database)
             .finish_non_exhaustive()
     }
@@ -46,7 +48,7 @@ impl ClickHouseConfig {
             url: url.into(),
             ca_file: None,
             user: "default".into(),
-            password: String::new(),
+            password: Secret::plain("CLICKHOUSE_PASSWORD", ""),
             database: database.into(),
             connect_timeout: Duration::from_millis(1500),
             request_timeout: Duration::from_millis(5000),
@@ -58,7 +60,10 @@ impl ClickHouseConfig {
 /// and `CLICKHOUSE_PORT` (8443, ClickHouse's HTTPS port, means https);
 /// credentials only from `CLICKHOUSE_USER` and `CLICKHOUSE_PASSWORD` (sent as
 /// HTTP basic auth, never in a URL).
-pub(super) fn clickhouse_config(get: &impl Lookup) -> Result<ClickHouseConfig, AppError> {
+pub(super) fn clickhouse_config(
+    get: &impl Lookup,
+    aws: &AwsContext,
+) -> Result<ClickHouseConfig, AppError> {
     let url = match get("CLICKHOUSE_URL") {
         Some(url) => {
             let rest = url
@@ -116,7 +121,12 @@ pub(super) fn clickhouse_config(get: &impl Lookup) -> Result<ClickHouseConfig, A
         url,
         ca_file,
         user: get("CLICKHOUSE_USER").unwrap_or_else(|| "default".into()),
-        password: get("CLICKHOUSE_PASSWORD").unwrap_or_default(),
+        password: Secret::from_setting(
+            "CLICKHOUSE_PASSWORD",
+            get("CLICKHOUSE_PASSWORD").unwrap_or_default(),
+            None,
+            aws,
+        )?,
         database,
         connect_timeout: Duration::from_millis(parse_num(
             get,
@@ -142,7 +152,8 @@ mod tests {
 
     fn clickhouse(pairs: &[(&str, &str)]) -> Result<ClickHouseConfig, AppError> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
-        clickhouse_config(&|k: &str| map.get(k).map(|v| v.to_string()))
+        let get = |k: &str| map.get(k).map(|v| v.to_string());
+        clickhouse_config(&get, &AwsContext::from_lookup(&get))
     }
 
     #[test]
@@ -155,8 +166,8 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            (ch.url.as_str(), ch.user.as_str(), ch.password.as_str()),
-            ("http://ch:8123", "app", "s3cret!")
+            (ch.url.as_str(), ch.user.as_str(), ch.password.plain_value()),
+            ("http://ch:8123", "app", Some("s3cret!"))
         );
         assert_eq!(ch.database, "shop");
         assert_eq!(

@@ -7,6 +7,7 @@ mod auth;
 mod clickhouse;
 mod dynamodb;
 mod postgres;
+mod secret;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -15,7 +16,9 @@ use std::path::PathBuf;
 pub use self::auth::{CatalogWrite, DEV_JWT_SECRET, JwtConfig, SecretPolicy};
 pub use self::clickhouse::ClickHouseConfig;
 pub use self::dynamodb::DynamoDbConfig;
-pub use self::postgres::PostgresConfig;
+pub use self::postgres::{PostgresConfig, SslMode};
+use self::secret::AwsContext;
+pub use self::secret::{Secret, SecretRef};
 pub use self::sqlite::DEFAULT_SQLITE_PATH;
 use crate::error::AppError;
 
@@ -48,13 +51,15 @@ impl DbConfig {
         }
     }
 
-    fn from_lookup(get: &impl Lookup) -> Result<DbConfig, AppError> {
+    fn from_lookup(get: &impl Lookup, aws: &AwsContext) -> Result<DbConfig, AppError> {
         match get("DB_DRIVER").as_deref().unwrap_or("sqlite") {
             "sqlite" => Ok(DbConfig::Sqlite {
                 path: sqlite::sqlite_path(get),
             }),
-            "postgres" => Ok(DbConfig::Postgres(postgres::postgres_config(get)?)),
-            "clickhouse" => Ok(DbConfig::ClickHouse(clickhouse::clickhouse_config(get)?)),
+            "postgres" => Ok(DbConfig::Postgres(postgres::postgres_config(get, aws)?)),
+            "clickhouse" => Ok(DbConfig::ClickHouse(clickhouse::clickhouse_config(
+                get, aws,
+            )?)),
             "dynamodb" => Ok(DbConfig::DynamoDb(dynamodb::dynamodb_config(get)?)),
             other => Err(config_error(&format!(
                 "DB_DRIVER must be one of sqlite, postgres, clickhouse, dynamodb; not `{other}`"
@@ -76,12 +81,15 @@ impl Config {
         )
     }
 
-    /// Reads the configuration through `get` (the environment, or a map in tests).
+    /// Reads the configuration through `get` (the environment, or a map in
+    /// tests). Secret settings that name an AWS secret are only recorded here:
+    /// they are fetched on first use (see [`Secret`]).
     pub fn from_lookup(
         get: impl Fn(&str) -> Option<String>,
         policy: SecretPolicy,
     ) -> Result<Config, AppError> {
-        let jwt = auth::jwt_config(&get, policy)?;
+        let aws = AwsContext::from_lookup(&get);
+        let jwt = auth::jwt_config(&get, policy, &aws)?;
         let auto_migrate = match get("AUTO_MIGRATE").as_deref() {
             None | Some("true" | "1") => true,
             Some("false" | "0") => false,
@@ -92,7 +100,7 @@ impl Config {
             }
         };
         Ok(Config {
-            db: DbConfig::from_lookup(&get)?,
+            db: DbConfig::from_lookup(&get, &aws)?,
             jwt,
             tax_rate_bps: parse_num(&get, "TAX_RATE_BPS", 1000, 0, 10_000)?,
             admin_usernames: auth::admin_usernames(&get),

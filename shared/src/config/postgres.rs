@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use super::secret::{AwsContext, Secret};
 use super::{Lookup, config_error, parse_num};
 use crate::error::AppError;
 
@@ -14,9 +15,10 @@ use crate::error::AppError;
 pub struct PostgresConfig {
     /// `DATABASE_URL`, or one built from `POSTGRES_HOST`, `_PORT`, `_USER` and
     /// `_DB`. May carry a password and `sslmode` / `sslrootcert` parameters.
-    pub url: String,
-    /// `POSTGRES_PASSWORD`, applied over the URL's.
-    pub password: Option<String>,
+    /// A secret setting: may name where it lives in AWS.
+    pub url: Secret,
+    /// `POSTGRES_PASSWORD`, applied over the URL's; a secret setting too.
+    pub password: Option<Secret>,
     /// `POSTGRES_SSLMODE`: used when the URL names no `sslmode`.
     pub ssl_mode: Option<SslMode>,
     /// `POSTGRES_SSLROOTCERT`: used when the URL names no `sslrootcert`.
@@ -54,11 +56,13 @@ impl SslMode {
     }
 }
 
-/// Keeps the password (in the URL or beside it) out of logs.
+/// Keeps the password (in the URL or beside it) out of logs: secrets show
+/// their AWS reference or `<redacted>`.
 impl std::fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresConfig")
-            .field("url", &"<redacted>")
+            .field("url", &self.url)
+            .field("password", &self.password)
             .field("ssl_mode", &self.ssl_mode)
             .field("ssl_root_cert", &self.ssl_root_cert)
             .field("max_connections", &self.max_connections)
@@ -70,7 +74,7 @@ impl PostgresConfig {
     /// A URL with the default pool settings and no TLS settings beside it.
     pub fn from_url(url: impl Into<String>) -> PostgresConfig {
         PostgresConfig {
-            url: url.into(),
+            url: Secret::plain("DATABASE_URL", url),
             password: None,
             ssl_mode: None,
             ssl_root_cert: None,
@@ -83,25 +87,40 @@ impl PostgresConfig {
     /// What the pool connects with: the URL, the password, TLS (the URL's
     /// `sslmode` and `sslrootcert` first, then the `POSTGRES_SSL*` settings,
     /// then libpq's `prefer`), the application name and the statement timeout.
+    /// Secrets held in AWS are fetched on the first call (then kept).
     ///
     /// With `sslrootcert`, the file's certificates are trusted besides the
     /// public roots compiled in (webpki-roots); without it, the public roots
     /// alone, enough for RDS Proxy.
     #[cfg(feature = "postgres")]
-    pub fn connect_options(&self) -> Result<sqlx::postgres::PgConnectOptions, AppError> {
+    pub async fn connect_options(&self) -> Result<sqlx::postgres::PgConnectOptions, AppError> {
+        let url = self.url.value().await?;
+        let password = match &self.password {
+            Some(password) => Some(password.value().await?),
+            None => None,
+        };
+        self.options_with(url, password)
+    }
+
+    #[cfg(feature = "postgres")]
+    fn options_with(
+        &self,
+        url: &str,
+        password: Option<&str>,
+    ) -> Result<sqlx::postgres::PgConnectOptions, AppError> {
         use sqlx::postgres::{PgConnectOptions, PgSslMode};
         use std::str::FromStr;
 
-        let mut options = PgConnectOptions::from_str(&self.url).map_err(|e| {
+        let mut options = PgConnectOptions::from_str(url).map_err(|e| {
             config_error(&format!(
                 "DATABASE_URL is not a valid PostgreSQL URL ({})",
                 url_error_without_url(&e)
             ))
         })?;
-        if let Some(password) = &self.password {
+        if let Some(password) = password {
             options = options.password(password);
         }
-        let query = self.url.split_once('?').map_or("", |(_, q)| q);
+        let query = url.split_once('?').map_or("", |(_, q)| q);
         if let Some(mode) = self.ssl_mode
             && !has_parameter(query, &["sslmode", "ssl-mode"])
         {
@@ -150,7 +169,10 @@ const URL_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-pub(super) fn postgres_config(get: &impl Lookup) -> Result<PostgresConfig, AppError> {
+pub(super) fn postgres_config(
+    get: &impl Lookup,
+    aws: &AwsContext,
+) -> Result<PostgresConfig, AppError> {
     let ssl_mode = get("POSTGRES_SSLMODE")
         .map(|text| {
             SslMode::parse(&text).ok_or_else(|| {
@@ -169,9 +191,16 @@ pub(super) fn postgres_config(get: &impl Lookup) -> Result<PostgresConfig, AppEr
             path.display()
         )));
     }
+    let url = match get("DATABASE_URL") {
+        Some(url) => Secret::from_setting("DATABASE_URL", url, Some(postgres_scheme), aws)?,
+        None => Secret::plain("DATABASE_URL", url_from_parts(get)?),
+    };
+    let password = get("POSTGRES_PASSWORD")
+        .map(|password| Secret::from_setting("POSTGRES_PASSWORD", password, None, aws))
+        .transpose()?;
     let config = PostgresConfig {
-        url: postgres_url(get)?,
-        password: get("POSTGRES_PASSWORD"),
+        url,
+        password,
         ssl_mode,
         ssl_root_cert,
         max_connections: parse_num(get, "DB_MAX_CONNECTIONS", 3, 1, 100)?,
@@ -190,23 +219,30 @@ pub(super) fn postgres_config(get: &impl Lookup) -> Result<PostgresConfig, AppEr
             300_000,
         )?),
     };
-    // A bad URL or `sslmode` stops the start, not the first request.
+    // A bad URL or `sslmode` stops the start, not the first request (when
+    // both are known now: a URL in AWS is checked when it is fetched).
     #[cfg(feature = "postgres")]
-    config.connect_options()?;
+    if let Some(url) = config.url.plain_value() {
+        let password = config
+            .password
+            .as_ref()
+            .map(|p| p.plain_value().unwrap_or(""));
+        config.options_with(url, password)?;
+    }
     Ok(config)
 }
 
-/// `DATABASE_URL`, or one built from the original service's `POSTGRES_*`
-/// variables (the password is kept beside it, not in it).
-fn postgres_url(get: &impl Lookup) -> Result<String, AppError> {
-    if let Some(url) = get("DATABASE_URL") {
-        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(config_error(
-                "DATABASE_URL must start with postgres:// when DB_DRIVER=postgres",
-            ));
-        }
-        return Ok(url);
+fn postgres_scheme(url: &str) -> Result<(), &'static str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(())
+    } else {
+        Err("must start with postgres:// when DB_DRIVER=postgres")
     }
+}
+
+/// The URL of the original service's `POSTGRES_*` variables (the password
+/// is kept beside it, not in it).
+fn url_from_parts(get: &impl Lookup) -> Result<String, AppError> {
     let host = get("POSTGRES_HOST").unwrap_or_else(|| "127.0.0.1".into());
     let port: u16 = parse_num(get, "POSTGRES_PORT", 5432, 1, 65_535)?;
     let user = get("POSTGRES_USER").unwrap_or_else(|| "postgres".into());
@@ -225,7 +261,8 @@ mod tests {
 
     fn postgres(pairs: &[(&str, &str)]) -> Result<PostgresConfig, AppError> {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
-        postgres_config(&|k: &str| map.get(k).map(|v| v.to_string()))
+        let get = |k: &str| map.get(k).map(|v| v.to_string());
+        postgres_config(&get, &AwsContext::from_lookup(&get))
     }
 
     #[test]
@@ -237,8 +274,14 @@ mod tests {
             ("POSTGRES_DB", "shop"),
         ])
         .unwrap();
-        assert_eq!(pg.url, "postgres://app%20user%2F%C3%BC@db:5432/shop");
-        assert_eq!(pg.password.as_deref(), Some("p@ss word"));
+        assert_eq!(
+            pg.url.plain_value(),
+            Some("postgres://app%20user%2F%C3%BC@db:5432/shop")
+        );
+        assert_eq!(
+            pg.password.as_ref().and_then(Secret::plain_value),
+            Some("p@ss word")
+        );
         assert!(!format!("{pg:?}").contains("p@ss"));
     }
 
@@ -246,7 +289,7 @@ mod tests {
     fn database_url_wins_and_must_be_postgres() {
         let url = "postgresql://u@h/db?sslmode=require";
         let pg = postgres(&[("DATABASE_URL", url), ("POSTGRES_HOST", "other")]).unwrap();
-        assert_eq!(pg.url, url);
+        assert_eq!(pg.url.plain_value(), Some(url));
         assert!(postgres(&[("DATABASE_URL", "mysql://h/db")]).is_err());
         assert!(postgres(&[("DB_MAX_CONNECTIONS", "0")]).is_err());
     }
@@ -269,8 +312,8 @@ mod tests {
     }
 
     #[cfg(feature = "postgres")]
-    #[test]
-    fn tls_comes_from_the_url_first_then_the_settings() {
+    #[tokio::test]
+    async fn tls_comes_from_the_url_first_then_the_settings() {
         use sqlx::postgres::PgSslMode;
 
         // Only its existence is checked at start; sqlx reads it when connecting.
@@ -280,7 +323,11 @@ mod tests {
             ("POSTGRES_SSLMODE", "verify-full"),
             ("POSTGRES_SSLROOTCERT", ca_text),
         ];
-        let from_settings = postgres(&settings).unwrap().connect_options().unwrap();
+        let from_settings = postgres(&settings)
+            .unwrap()
+            .connect_options()
+            .await
+            .unwrap();
         assert!(matches!(
             from_settings.get_ssl_mode(),
             PgSslMode::VerifyFull
@@ -289,10 +336,10 @@ mod tests {
         let url = "postgres://u@h/db?sslmode=require";
         let mut pairs = settings.to_vec();
         pairs.push(("DATABASE_URL", url));
-        let from_url = postgres(&pairs).unwrap().connect_options().unwrap();
+        let from_url = postgres(&pairs).unwrap().connect_options().await.unwrap();
         assert!(matches!(from_url.get_ssl_mode(), PgSslMode::Require));
 
-        let plain = postgres(&[]).unwrap().connect_options().unwrap();
+        let plain = postgres(&[]).unwrap().connect_options().await.unwrap();
         assert!(matches!(plain.get_ssl_mode(), PgSslMode::Prefer));
         assert!(postgres(&[("DATABASE_URL", "postgres://h/db?sslmode=sometimes")]).is_err());
     }

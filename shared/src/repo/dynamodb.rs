@@ -67,14 +67,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::meta::credentials::CredentialsProviderChain;
-use aws_config::meta::region::RegionProviderChain;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::InterceptorContext;
 use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction, RetryConfig};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -102,8 +98,6 @@ pub const GSI1: &str = "GSI1";
 /// The index of products by category.
 pub const GSI2: &str = "GSI2";
 
-/// Region for a local server when the standard chain finds none.
-const LOCAL_REGION: &str = "us-east-1";
 /// How long `create_table_if_missing` waits for a new table (and its indexes) to be active.
 const TABLE_READY_WAIT: Duration = Duration::from_secs(120);
 /// DynamoDB's limit on the number of items in one transaction.
@@ -1102,42 +1096,13 @@ async fn build_client(config: &DynamoDbConfig) -> AppResult<Client> {
         .with_max_attempts(5)
         .with_initial_backoff(Duration::from_millis(25))
         .with_max_backoff(Duration::from_secs(1));
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(retries);
-    if let Some(endpoint) = &config.endpoint {
-        // A local server: region and credentials from the environment or
-        // the profile files when present, else placeholders (a local server
-        // accepts any). The instance-metadata and SSO providers are left
-        // out on purpose: probing them off AWS costs seconds per client.
-        let region = RegionProviderChain::first_try(
-            aws_config::environment::EnvironmentVariableRegionProvider::new(),
-        )
-        .or_else(aws_config::profile::ProfileFileRegionProvider::builder().build())
-        .or_else(Region::new(LOCAL_REGION));
-        let credentials = CredentialsProviderChain::first_try(
-            "Environment",
-            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-        )
-        .or_else(
-            "Profile",
-            aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
-        )
-        .or_else(
-            "LocalPlaceholder",
-            Credentials::new("local", "local", None, None, "dynamodb-local"),
-        );
-        loader = loader
-            .endpoint_url(endpoint)
-            .region(region)
-            .credentials_provider(credentials);
-    }
-    let sdk_config = loader.load().await;
-    if sdk_config.region().is_none() {
-        return Err(AppError::internal(
-            "configuration: no AWS region (set AWS_REGION, or DYNAMODB_ENDPOINT for a local server)",
-        ));
-    }
+    let sdk_config = crate::aws::sdk_config(
+        config.endpoint.as_deref(),
+        timeouts,
+        retries,
+        "DYNAMODB_ENDPOINT",
+    )
+    .await?;
     let client_config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
         .retry_classifier(TransactionConflictRetry)
         .build();

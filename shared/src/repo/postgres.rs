@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::OnceCell;
 
 use super::sql::{self, is_unique_violation, store_error};
@@ -51,6 +51,7 @@ macro_rules! invoice_columns {
 
 pub struct PostgresStore {
     pool: PgPool,
+    config: PostgresConfig,
     bootstrap: Bootstrap,
     ready: OnceCell<()>,
 }
@@ -58,7 +59,9 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Prepares the pool without connecting: the first query connects.
     pub fn connect_lazy(config: &PostgresConfig, bootstrap: Bootstrap) -> AppResult<PostgresStore> {
-        let options = config.connect_options()?;
+        // Placeholder options: the real ones (whose secrets may live in AWS)
+        // are set on first use, before any connection is made.
+        let options = PgConnectOptions::new_without_pgpass();
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(0)
@@ -71,16 +74,20 @@ impl PostgresStore {
             .connect_lazy_with(options);
         Ok(PostgresStore {
             pool,
+            config: config.clone(),
             bootstrap,
             ready: OnceCell::new(),
         })
     }
 
-    /// Migrates and seeds once per instance, on first use. A failure (the
-    /// database is down) is not remembered: the next request tries again.
+    /// Sets the connection options (fetching secrets held in AWS), migrates
+    /// and seeds once per instance, on first use. A failure (the database or
+    /// AWS is down) is not remembered: the next request tries again.
     async fn pool(&self) -> AppResult<&PgPool> {
         self.ready
             .get_or_try_init(|| async {
+                self.pool
+                    .set_connect_options(self.config.connect_options().await?);
                 if self.bootstrap.migrate {
                     MIGRATOR.run(&self.pool).await.map_err(|e| match e {
                         sqlx::migrate::MigrateError::Execute(e) => store_error(e),

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use crate::config::ClickHouseConfig;
+use crate::config::{ClickHouseConfig, Secret};
 use crate::error::{AppError, AppResult};
 
 /// ClickHouse error codes that mean "try again later", not "this is a bug".
@@ -47,7 +47,8 @@ pub(crate) struct Http {
     connect_timeout: Duration,
     request_timeout: Duration,
     user: String,
-    password: String,
+    /// Fetched on the first request when it lives in AWS.
+    password: Secret,
     database: String,
     ping_timeout: Duration,
     /// Whole seconds for the server's `max_execution_time`.
@@ -133,11 +134,12 @@ impl Http {
     }
 
     async fn send(&self, url: Url, body: String, timeout: Option<Duration>) -> AppResult<String> {
+        let password = self.password.value().await?;
         let mut request = self
             .client()
             .await?
             .post(url)
-            .basic_auth(&self.user, Some(&self.password))
+            .basic_auth(&self.user, Some(password))
             .body(body);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
