@@ -31,7 +31,7 @@ ensure_clickhouse
 export TEST_CLICKHOUSE_URL="${TEST_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
 ensure_clickhouse_https
 export TEST_CLICKHOUSE_HTTPS_URL="${TEST_CLICKHOUSE_HTTPS_URL:-https://localhost:8443}"
-export TEST_CLICKHOUSE_CA="${TEST_CLICKHOUSE_CA:-$TLS_DIR/ca.pem}"
+export TEST_CLICKHOUSE_CA="${TEST_CLICKHOUSE_CA:-$CLICKHOUSE_HTTPS_CA}"
 # A current ClickHouse engine (chdb, from PyPI) checks the backend's SQL too.
 # shellcheck source=services/python.sh
 source local/scripts/services/python.sh

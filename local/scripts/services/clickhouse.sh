@@ -8,9 +8,11 @@
 #     .build/clickhouse (never the system-wide /var/lib/clickhouse).
 # ensure_clickhouse_https does the same for HTTPS on 127.0.0.1:8443: a second
 # private server, HTTPS only, with a certificate for localhost from the test CA
-# (tls.sh) and its own data in .build/clickhouse-https; TEST_CLICKHOUSE_CA is
-# that CA. A separate server, so that one already answering on 8123 (possibly
-# not this script's) never needs a restart.
+# (tls.sh) and its own data in .build/clickhouse-https; it sets
+# CLICKHOUSE_HTTPS_CA to the CA that verifies it (the test command's
+# TEST_CLICKHOUSE_CA). A separate server, so that one already answering on
+# 8123 (possibly not this script's) never needs a restart; one this script
+# started from another checkout is used with that checkout's CA.
 
 # shellcheck source=tls.sh
 source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
@@ -33,17 +35,23 @@ ensure_clickhouse_https() {
     local port=$CLICKHOUSE_HTTPS_PORT
     local url="https://localhost:$port" dir="$PWD/.build/clickhouse-https"
     ensure_server_cert clickhouse
-    if clickhouse_answers "$url" --cacert "$TLS_DIR/ca.pem"; then
-        echo "ClickHouse already answers over HTTPS on 127.0.0.1:$port"
-        return 0
-    fi
+    local ca
+    for ca in "$TLS_DIR/ca.pem" $(running_clickhouse_https_cas); do
+        if clickhouse_answers "$url" --cacert "$ca"; then
+            echo "ClickHouse already answers over HTTPS on 127.0.0.1:$port (CA $ca)"
+            CLICKHOUSE_HTTPS_CA=$ca
+            return 0
+        fi
+    done
     if clickhouse_answers "$url" --insecure; then
-        echo "something on 127.0.0.1:$port speaks HTTPS with a certificate the test CA ($TLS_DIR/ca.pem) did not sign; stop it or free the port" >&2
+        echo "something on 127.0.0.1:$port speaks HTTPS with a certificate no known test CA signed; stop it or free the port" >&2
         return 1
     fi
     mkdir -p "$dir/tls"
     install -m 644 "$TLS_DIR/server-clickhouse.pem" "$dir/tls/server.crt"
     install -m 600 "$TLS_DIR/server-clickhouse.key" "$dir/tls/server.key"
+    install -m 644 "$TLS_DIR/ca.pem" "$dir/tls/ca.pem"
+    CLICKHOUSE_HTTPS_CA="$TLS_DIR/ca.pem"
     start_private_clickhouse "$dir" "<https_port>$port</https_port>
     <openSSL>
         <server>
@@ -57,6 +65,17 @@ ensure_clickhouse_https() {
         </server>
     </openSSL>"
     wait_for_clickhouse "$url" "$dir" --cacert "$TLS_DIR/ca.pem"
+}
+
+# running_clickhouse_https_cas: the CA copies (tls/ca.pem) beside the configs
+# of the HTTPS servers this script started, from any checkout.
+running_clickhouse_https_cas() {
+    local dir
+    ps -eo args 2>/dev/null |
+        sed -n 's|^clickhouse-server --config-file=\(.*/clickhouse-https\)/config.xml.*|\1|p' |
+        while read -r dir; do
+            [ -r "$dir/tls/ca.pem" ] && echo "$dir/tls/ca.pem"
+        done
 }
 
 # start_private_clickhouse DIR LISTENERS: a server with its config, data and

@@ -41,6 +41,8 @@ ensure_postgres() {
     ensure_server_cert postgres
     install -m 600 "$TLS_DIR/server-postgres.pem" "$data/server.crt"
     install -m 600 "$TLS_DIR/server-postgres.key" "$data/server.key"
+    # Beside the certificate, for postgres_test_ca (from any checkout).
+    install -m 644 "$TLS_DIR/ca.pem" "$data/ca.pem"
     chown postgres "$data/server.crt" "$data/server.key" 2>/dev/null || true
     echo "starting the private PostgreSQL cluster on 127.0.0.1:$port (TLS on)"
     runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
@@ -50,17 +52,18 @@ ensure_postgres() {
 }
 
 # postgres_test_ca: prints the CA file that verifies the certificate of the
-# server on 127.0.0.1:5432 (for the TLS tests' TEST_POSTGRES_CA): the test CA
-# for the private cluster, the certificate itself when it is self-signed (as
-# Debian's "snakeoil" one is). Fails when the server has TLS off, or when its
-# CA cannot be known from here.
+# server on 127.0.0.1:5432 (for the TLS tests' TEST_POSTGRES_CA): the ca.pem
+# beside it (a private cluster of this script, from whichever checkout), or
+# the certificate itself when it is self-signed (as Debian's "snakeoil" one
+# is). Fails when the server has TLS off, or when its CA cannot be known.
 postgres_test_ca() {
     local ssl cert
     ssl=$(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc "SHOW ssl" 2>/dev/null) || return 1
     [ "$ssl" = on ] || { echo "PostgreSQL on 127.0.0.1:5432 has TLS off" >&2; return 1; }
     cert=$(psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc "SHOW ssl_cert_file" 2>/dev/null) || return 1
-    if [ "$cert" = "$PWD/.build/postgres/server.crt" ]; then
-        echo "$TLS_DIR/ca.pem"
+    if [ -r "$(dirname "$cert")/ca.pem" ] &&
+        openssl verify -CAfile "$(dirname "$cert")/ca.pem" "$cert" >/dev/null 2>&1; then
+        echo "$(dirname "$cert")/ca.pem"
     elif [ -r "$cert" ] && [ "$(openssl x509 -in "$cert" -noout -subject 2>/dev/null | cut -d= -f2-)" = \
         "$(openssl x509 -in "$cert" -noout -issuer 2>/dev/null | cut -d= -f2-)" ]; then
         echo "$cert"
