@@ -87,7 +87,7 @@ def main():
 
     # Every variable the code reads is documented in .env.example.
     read = set()
-    sources = [Path("shared/src/config.rs"), *Path("local/src").glob("*.rs")]
+    sources = [*Path("shared/src/config").glob("*.rs"), *Path("local/src").glob("*.rs")]
     pattern = re.compile(r'(?:\bget\(|parse_num\(\s*&?get,\s*|env::var\()\s*"([A-Z][A-Z0-9_]+)"')
     for source in sources:
         read |= set(pattern.findall(source.read_text()))

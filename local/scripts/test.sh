@@ -22,10 +22,16 @@ step "servers the suites need"
 source local/scripts/services/postgres.sh
 ensure_postgres
 export TEST_POSTGRES_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# The CA that verifies the server's certificate for localhost (TLS tests).
+TEST_POSTGRES_CA="${TEST_POSTGRES_CA:-$(postgres_test_ca)}"
+export TEST_POSTGRES_CA
 # shellcheck source=services/clickhouse.sh
 source local/scripts/services/clickhouse.sh
 ensure_clickhouse
 export TEST_CLICKHOUSE_URL="${TEST_CLICKHOUSE_URL:-http://127.0.0.1:8123}"
+ensure_clickhouse_https
+export TEST_CLICKHOUSE_HTTPS_URL="${TEST_CLICKHOUSE_HTTPS_URL:-https://localhost:8443}"
+export TEST_CLICKHOUSE_CA="${TEST_CLICKHOUSE_CA:-$CLICKHOUSE_HTTPS_CA}"
 # A current ClickHouse engine (chdb, from PyPI) checks the backend's SQL too.
 # shellcheck source=services/python.sh
 source local/scripts/services/python.sh
@@ -35,6 +41,8 @@ export CLICKHOUSE_SQL_CHECK_PYTHON="$VENV/bin/python"
 source local/scripts/services/dynamodb.sh
 ensure_dynamodb
 export TEST_DYNAMODB_ENDPOINT="${TEST_DYNAMODB_ENDPOINT:-http://127.0.0.1:8000}"
+# moto serves Secrets Manager and SSM on the same port (secret settings held in AWS).
+export TEST_AWS_ENDPOINT="${TEST_AWS_ENDPOINT:-$TEST_DYNAMODB_ENDPOINT}"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast

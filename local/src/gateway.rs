@@ -156,13 +156,20 @@ impl Gateway {
         };
 
         let authorizer_context = if route.spec.protected {
-            match self.authorize(&parts, route, &request_id) {
+            match self.authorize(&parts, route, &request_id).await {
                 Ok(context) => Some(context),
                 Err(Refusal::NoCredentials) => {
                     return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
                 }
                 Err(Refusal::Denied) => return gateway_message(StatusCode::FORBIDDEN, "Forbidden"),
                 Err(Refusal::Broken(e)) => return to_axum(error_response(&e, &request_id)),
+                Err(Refusal::Failed(e)) => {
+                    tracing::error!(error = %e, detail = ?e, "authorizer could not decide");
+                    return gateway_message(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    );
+                }
             }
         } else {
             None
@@ -189,7 +196,7 @@ impl Gateway {
 
     /// API Gateway's authorizer step: 401 without a header (the authorizer is
     /// not called), 403 when it refuses, its context when it allows.
-    fn authorize(
+    async fn authorize(
         &self,
         parts: &http::request::Parts,
         route: &Route,
@@ -215,7 +222,9 @@ impl Gateway {
         });
         let event: authorizer::AuthorizerRequest =
             serde_json::from_value(event).map_err(|e| Refusal::Broken(AppError::internal(e)))?;
-        let decision = authorizer::authorize(&self.keys, &event);
+        let decision = authorizer::authorize(&self.keys, &event)
+            .await
+            .map_err(Refusal::Failed)?;
         if decision.is_authorized {
             Ok(decision.context)
         } else {
@@ -232,6 +241,8 @@ enum Refusal {
     Denied,
     /// The event could not be built (a bug): 500.
     Broken(AppError),
+    /// The authorizer failed instead of deciding: API Gateway answers 500.
+    Failed(AppError),
 }
 
 /// The payload-2.0 event of API Gateway's HTTP API.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shared::App;
-use shared::config::{Config, DEV_JWT_SECRET, SecretPolicy};
+use shared::config::{Config, SecretPolicy};
 
 /// The template beside the workspace root, wherever the server is started from.
 pub fn default_template_path() -> PathBuf {
@@ -42,7 +42,7 @@ pub fn dev_config() -> Result<Config, shared::AppError> {
         },
         SecretPolicy::DevFallback,
     )?;
-    if config.jwt.secret == DEV_JWT_SECRET.as_bytes() {
+    if config.jwt.uses_development_secret() {
         tracing::warn!(
             "JWT_SECRET is not set: using the DEVELOPMENT secret. Tokens are forgeable by anyone \
              who reads this repository. Never deploy like this."

@@ -146,7 +146,7 @@ async fn the_authorizer_refuses_forged_tokens_and_admits_valid_ones() {
     let app = app(dir.path()).await;
     let forged: authorizer::AuthorizerRequest =
         serde_json::from_str(&read_event("authorizer-forged-token.json")).unwrap();
-    let decision = authorizer::authorize(&app.tokens, &forged);
+    let decision = authorizer::authorize(&app.tokens, &forged).await.unwrap();
     assert!(!decision.is_authorized);
 
     let alice = Identity {
@@ -154,10 +154,10 @@ async fn the_authorizer_refuses_forged_tokens_and_admits_valid_ones() {
         username: "alice".into(),
         role: Role::Customer,
     };
-    let token = app.tokens.issue(&alice, Timestamp::now()).unwrap();
+    let token = app.tokens.issue(&alice, Timestamp::now()).await.unwrap();
     let mut valid = forged.clone();
     valid.identity_source = Some(vec![format!("Bearer {token}")]);
-    let decision = authorizer::authorize(&app.tokens, &valid);
+    let decision = authorizer::authorize(&app.tokens, &valid).await.unwrap();
     assert!(decision.is_authorized);
     assert_eq!(
         decision.context,

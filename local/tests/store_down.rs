@@ -1,6 +1,7 @@
-//! A store that does not answer: every backend's dev server still starts, says
-//! `degraded` on `/health` within two seconds, and answers 503 JSON errors
-//! (never a hang, never a 500 with internals) to requests that need the store.
+//! A store that does not answer, or whose TLS certificate is refused: every
+//! backend's dev server still starts, says `degraded` on `/health` within two
+//! seconds, and answers 503 JSON errors (never a hang, never a 500 with
+//! internals) to requests that need the store.
 
 mod support;
 
@@ -74,6 +75,7 @@ async fn clickhouse_down() {
         ("DB_DRIVER", "clickhouse"),
         ("CLICKHOUSE_URL", url.as_str()),
         ("DB_CONNECT_TIMEOUT_MS", "500"),
+        ("AUTO_MIGRATE", "false"),
     ];
     let s = DevServer::start("clickhouse", &store, &[], nothing_to_clean()).await;
     assert_degraded(&s).await;
@@ -91,6 +93,40 @@ async fn dynamodb_down() {
         ("DYNAMODB_TIMEOUT_MS", "1000"),
     ];
     let s = DevServer::start("dynamodb", &store, &[], nothing_to_clean()).await;
+    assert_degraded(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_certificate_from_an_unknown_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = contract::tls::foreign_ca(dir.path());
+    let store = [
+        ("DB_DRIVER", "postgres"),
+        ("POSTGRES_HOST", "localhost"),
+        ("POSTGRES_DB", "postgres"),
+        ("POSTGRES_SSLMODE", "verify-full"),
+        ("POSTGRES_SSLROOTCERT", foreign.to_str().unwrap()),
+        ("DB_CONNECT_TIMEOUT_MS", "500"),
+        // Were the certificate wrongly accepted, the shared database stays untouched.
+        ("AUTO_MIGRATE", "false"),
+    ];
+    let s = DevServer::start("postgres", &store, &[], nothing_to_clean()).await;
+    assert_degraded(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clickhouse_https_certificate_from_an_unknown_ca() {
+    // No CLICKHOUSE_CA_FILE: the system's roots, which never signed the test server's certificate.
+    let url = contract::tls::clickhouse_https_url();
+    let store = [
+        ("DB_DRIVER", "clickhouse"),
+        ("CLICKHOUSE_URL", url.as_str()),
+        ("DB_CONNECT_TIMEOUT_MS", "500"),
+        ("AUTO_MIGRATE", "false"),
+    ];
+    let s = DevServer::start("clickhouse", &store, &[], nothing_to_clean()).await;
     assert_degraded(&s).await;
     s.stop().await;
 }

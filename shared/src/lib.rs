@@ -6,12 +6,16 @@
 
 pub mod app;
 pub mod auth;
+#[cfg(any(feature = "dynamodb", feature = "aws-secrets"))]
+pub(crate) mod aws;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod repo;
 pub mod sample;
+#[cfg(feature = "aws-secrets")]
+pub(crate) mod secrets;
 pub mod service;
 pub mod telemetry;
 pub mod web;

@@ -619,10 +619,10 @@ mod postgres {
         write_old_database(&url, &old).await;
 
         let config = PostgresConfig {
-            url,
             max_connections: 3,
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
+            ..PostgresConfig::from_url(url)
         };
         let store = PostgresStore::connect_lazy(
             &config,

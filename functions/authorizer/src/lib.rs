@@ -6,6 +6,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use serde_json::json;
+use shared::AppError;
 use shared::auth::TokenKeys;
 use shared::web::bearer_token;
 
@@ -13,8 +14,13 @@ pub type AuthorizerRequest = ApiGatewayV2CustomAuthorizerV2Request;
 pub type AuthorizerResponse = ApiGatewayV2CustomAuthorizerSimpleResponse;
 
 /// Decides one request. The token comes from the identity source (the
-/// Authorization header) or, failing that, the header itself.
-pub fn authorize(keys: &TokenKeys, event: &AuthorizerRequest) -> AuthorizerResponse {
+/// Authorization header) or, failing that, the header itself. An error is
+/// not a decision: the key could not be had (`JWT_SECRET` held in AWS and not
+/// fetched), and API Gateway answers 500 rather than refuse a valid token.
+pub async fn authorize(
+    keys: &TokenKeys,
+    event: &AuthorizerRequest,
+) -> Result<AuthorizerResponse, AppError> {
     let header = event
         .identity_source
         .as_ref()
@@ -27,8 +33,12 @@ pub fn authorize(keys: &TokenKeys, event: &AuthorizerRequest) -> AuthorizerRespo
                 .map(str::to_owned)
         })
         .unwrap_or_default();
+    let verified = match bearer_token(&header) {
+        Some(token) => Some(keys.verify(token).await),
+        None => None,
+    };
     let mut response = AuthorizerResponse::default();
-    match bearer_token(&header).map(|token| keys.verify(token)) {
+    match verified {
         Some(Ok(identity)) => {
             response.is_authorized = true;
             response.context = json!({
@@ -37,10 +47,11 @@ pub fn authorize(keys: &TokenKeys, event: &AuthorizerRequest) -> AuthorizerRespo
                 "role": identity.role.as_str(),
             });
         }
-        _ => {
+        Some(Err(AppError::Unauthorized(_))) | None => {
             response.is_authorized = false;
             response.context = json!({});
         }
+        Some(Err(other)) => return Err(other),
     }
-    response
+    Ok(response)
 }

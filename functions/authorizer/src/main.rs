@@ -16,9 +16,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         move |event: LambdaEvent<authorizer::AuthorizerRequest>| {
             let keys = keys.clone();
             async move {
-                let response = authorizer::authorize(&keys, &event.payload);
-                tracing::info!(authorized = response.is_authorized, "authorizer decided");
-                Ok::<_, std::convert::Infallible>(response)
+                match authorizer::authorize(&keys, &event.payload).await {
+                    Ok(response) => {
+                        tracing::info!(authorized = response.is_authorized, "authorizer decided");
+                        Ok(response)
+                    }
+                    Err(e) => {
+                        // API Gateway answers 500; the cause stays in the log.
+                        tracing::error!(error = %e, detail = ?e, "authorizer could not decide");
+                        Err(lambda_runtime::Error::from(e))
+                    }
+                }
             }
         },
     ))

@@ -46,7 +46,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
-    let caller = web::identity(req, &app.tokens)?;
+    let caller = web::identity(req, &app.tokens).await?;
     match route {
         Route::Create => {
             let respond = |(invoice, created): &(Invoice, bool)| {

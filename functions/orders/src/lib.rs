@@ -68,7 +68,7 @@ pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
 
 async fn route(app: &App, req: &Request) -> HttpResult {
     let (route, params) = ROUTES.find(req.method(), req.uri().path())?;
-    let caller = web::identity(req, &app.tokens)?;
+    let caller = web::identity(req, &app.tokens).await?;
     let owner: Identity = match route {
         Route::PlaceOwn | Route::ListOwn => caller.clone(),
         Route::PlaceFor | Route::ListFor => {

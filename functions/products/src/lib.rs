@@ -82,7 +82,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             Ok(web::json(StatusCode::OK, &product))
         }
         Route::Create => {
-            let caller = web::identity(req, &app.tokens)?;
+            let caller = web::identity(req, &app.tokens).await?;
             let body: CreateBody = web::parse_json(req)?;
             let draft = ProductDraft {
                 name: body.name,
@@ -98,7 +98,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             ))
         }
         Route::Update => {
-            let caller = web::identity(req, &app.tokens)?;
+            let caller = web::identity(req, &app.tokens).await?;
             let id = product_id(&params)?;
             let body: UpdateBody = web::parse_json(req)?;
             let changes = ProductChanges {
@@ -119,7 +119,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             ))
         }
         Route::SetStock => {
-            let caller = web::identity(req, &app.tokens)?;
+            let caller = web::identity(req, &app.tokens).await?;
             let id = product_id(&params)?;
             let body: StockBody = web::parse_json(req)?;
             let changes = ProductChanges {

@@ -35,7 +35,7 @@ async fn the_authorizer_answers_401_and_403(s: &DevServer) {
         json!({"message": "Unauthorized"})
     );
     let forged = format!("{}x", alice);
-    let expired = s.token_expired_for("alice");
+    let expired = s.token_expired_for("alice").await;
     for token in ["garbage", forged.as_str(), expired.as_str()] {
         let response = s
             .raw("POST", "/products", Some(token), Some(product.clone()))

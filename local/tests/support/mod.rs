@@ -235,11 +235,15 @@ impl DevServer {
             username: user.username,
             role,
         };
-        self.app.tokens.issue(&identity, Timestamp::now()).unwrap()
+        self.app
+            .tokens
+            .issue(&identity, Timestamp::now())
+            .await
+            .unwrap()
     }
 
     /// A correctly signed token for `name` that expired an hour ago.
-    pub fn token_expired_for(&self, name: &str) -> String {
+    pub async fn token_expired_for(&self, name: &str) -> String {
         let identity = Identity {
             user_id: 1,
             username: name.into(),
@@ -251,6 +255,7 @@ impl DevServer {
                 &identity,
                 Timestamp::from_unix(Timestamp::now().unix() - 7200),
             )
+            .await
             .unwrap()
     }
 

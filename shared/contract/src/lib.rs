@@ -11,8 +11,10 @@
 //! [`fresh`] makes throwaway databases and tables on the test servers; the
 //! dev server's end-to-end tests use it too.
 
+pub mod aws;
 pub mod fresh;
 mod harness;
+pub mod tls;
 
 mod fixtures;
 

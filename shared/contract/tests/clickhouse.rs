@@ -50,12 +50,8 @@ fn fresh_name() -> String {
 
 fn config(url: String, database: String) -> ClickHouseConfig {
     ClickHouseConfig {
-        url,
-        user: "default".into(),
-        password: String::new(),
-        database,
-        connect_timeout: Duration::from_millis(1500),
         request_timeout: Duration::from_secs(10),
+        ..ClickHouseConfig::new(url, database)
     }
 }
 

@@ -13,10 +13,10 @@ use shared::repo::postgres::PostgresStore;
 async fn harness() -> Harness {
     let (name, url) = fresh_database("contract").await;
     let config = PostgresConfig {
-        url,
         max_connections: 5,
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(10),
+        ..PostgresConfig::from_url(url)
     };
     let store = PostgresStore::connect_lazy(
         &config,

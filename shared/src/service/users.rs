@@ -75,7 +75,7 @@ impl UserService {
             username: record.user.username,
             role,
         };
-        let token = self.tokens.issue(&identity, Timestamp::now())?;
+        let token = self.tokens.issue(&identity, Timestamp::now()).await?;
         Ok(LoginOutcome {
             token,
             expires_in: self.tokens.ttl_seconds(),

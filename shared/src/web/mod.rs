@@ -181,7 +181,7 @@ fn strip_position(e: &serde_json::Error) -> String {
 
 /// Who the request acts as: the authorizer's context when API Gateway ran it,
 /// otherwise the bearer token, verified here with the same keys.
-pub fn identity(req: &Request, tokens: &TokenKeys) -> Result<Identity, AppError> {
+pub async fn identity(req: &Request, tokens: &TokenKeys) -> Result<Identity, AppError> {
     if let Some(identity) = authorizer_identity(req) {
         return Ok(identity);
     }
@@ -191,7 +191,7 @@ pub fn identity(req: &Request, tokens: &TokenKeys) -> Result<Identity, AppError>
     let token = bearer_token(header.to_str().unwrap_or_default()).ok_or_else(|| {
         AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
     })?;
-    tokens.verify(token)
+    tokens.verify(token).await
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.

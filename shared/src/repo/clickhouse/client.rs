@@ -3,14 +3,18 @@
 //! Every request has a connect timeout and a whole-request timeout, and the
 //! server is told the same budget (`max_execution_time`), so a slow or absent
 //! server costs a bounded wait and surfaces as `AppError::Unavailable` (503).
+//! `https://` URLs are verified against the system's roots, or against
+//! `CLICKHOUSE_CA_FILE` alone when it is set.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 
-use crate::config::ClickHouseConfig;
+use crate::config::{ClickHouseConfig, Secret};
 use crate::error::{AppError, AppResult};
 
 /// ClickHouse error codes that mean "try again later", not "this is a bug".
@@ -35,10 +39,16 @@ const TRANSIENT_CODES: &[u32] = &[
 const ALREADY_EXISTS_CODES: &[u32] = &[57, 82];
 
 pub(crate) struct Http {
-    client: reqwest::Client,
+    /// Built on first use, not at cold start: with TLS it loads the system's
+    /// root certificates (milliseconds), or reads the CA file.
+    client: OnceCell<reqwest::Client>,
     base: Url,
+    ca_file: Option<PathBuf>,
+    connect_timeout: Duration,
+    request_timeout: Duration,
     user: String,
-    password: String,
+    /// Fetched on the first request when it lives in AWS.
+    password: Secret,
     database: String,
     ping_timeout: Duration,
     /// Whole seconds for the server's `max_execution_time`.
@@ -49,25 +59,56 @@ impl Http {
     pub(crate) fn new(config: &ClickHouseConfig) -> AppResult<Http> {
         let base = Url::parse(&config.url)
             .map_err(|_| AppError::internal("configuration: CLICKHOUSE_URL is not a valid URL"))?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            // The server answers and then the client waits this much more at most.
-            .timeout(config.request_timeout + Duration::from_secs(1))
-            // Below the server's keep-alive (3 s on 18.16, longer on current
-            // versions), so a pooled connection is never one the server closed.
-            .pool_idle_timeout(Duration::from_secs(2))
-            .pool_max_idle_per_host(8)
-            .build()
-            .map_err(|e| AppError::internal(format!("cannot build the HTTP client: {e}")))?;
         Ok(Http {
-            client,
+            client: OnceCell::new(),
             base,
+            ca_file: config.ca_file.clone(),
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
             user: config.user.clone(),
             password: config.password.clone(),
             database: config.database.clone(),
             ping_timeout: config.connect_timeout,
             execution_seconds: config.request_timeout.as_secs().max(1),
         })
+    }
+
+    async fn client(&self) -> AppResult<&reqwest::Client> {
+        self.client
+            .get_or_try_init(|| async {
+                let builder = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    // The server answers and then the client waits this much more at most.
+                    .timeout(self.request_timeout + Duration::from_secs(1))
+                    // Below the server's keep-alive (3 s on 18.16, longer on current
+                    // versions), so a pooled connection is never one the server closed.
+                    .pool_idle_timeout(Duration::from_secs(2))
+                    .pool_max_idle_per_host(8);
+                let builder = match (&self.ca_file, self.base.scheme()) {
+                    (Some(path), _) => {
+                        let pem = tokio::fs::read(path).await.map_err(|e| {
+                            AppError::internal(format!(
+                                "configuration: cannot read CLICKHOUSE_CA_FILE {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                            AppError::internal(format!(
+                                "configuration: CLICKHOUSE_CA_FILE {} holds no PEM certificates: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        builder.tls_certs_only(roots)
+                    }
+                    // Plain HTTP never uses TLS: skip loading the system's roots.
+                    (None, "http") => builder.tls_certs_only([]),
+                    (None, _) => builder,
+                };
+                builder
+                    .build()
+                    .map_err(|e| AppError::internal(format!("cannot build the HTTP client: {e}")))
+            })
+            .await
     }
 
     fn url(&self, in_database: bool, query: Option<&str>) -> Url {
@@ -93,10 +134,12 @@ impl Http {
     }
 
     async fn send(&self, url: Url, body: String, timeout: Option<Duration>) -> AppResult<String> {
+        let password = self.password.value().await?;
         let mut request = self
-            .client
+            .client()
+            .await?
             .post(url)
-            .basic_auth(&self.user, Some(&self.password))
+            .basic_auth(&self.user, Some(password))
             .body(body);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
@@ -182,9 +225,17 @@ impl Http {
     }
 }
 
-/// The server could not be reached, or went away mid-answer, or took too long.
+/// The server could not be reached, or went away mid-answer, or took too long,
+/// or its certificate was refused. The whole chain of causes goes to the log:
+/// reqwest's own message names only the URL.
 fn unreachable(e: reqwest::Error) -> AppError {
-    AppError::unavailable(format!("ClickHouse unreachable: {e}"))
+    let mut detail = format!("ClickHouse unreachable: {e}");
+    let mut cause = std::error::Error::source(&e);
+    while let Some(inner) = cause {
+        detail.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
+    AppError::unavailable(detail)
 }
 
 fn server_error(status: StatusCode, body: &str) -> AppError {

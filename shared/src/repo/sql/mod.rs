@@ -21,6 +21,9 @@
 //! bootstrap) and `postgres` prepares a lazy pool (statement timeout); both
 //! then bootstrap through `SqlStore::pool` below.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use sqlx::query::Query;
 use sqlx::{Database, Pool};
@@ -93,19 +96,30 @@ mod users;
 
 use dialect::Dialect;
 
+/// Work the first use does before the bootstrap: PostgreSQL sets its real
+/// connection options there, since their secrets may have to be fetched from
+/// AWS, which a cold start must not wait for.
+type Prepare<D> = Box<
+    dyn for<'a> Fn(&'a Pool<D>) -> Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>
+        + Send
+        + Sync,
+>;
+
 /// A repository over one SQL database: `SqliteStore` or `PostgresStore`.
 pub struct SqlStore<D: Database> {
     pool: Pool<D>,
     bootstrap: Bootstrap,
+    prepare: Option<Prepare<D>>,
     /// Set once the bootstrap has run; a failed one is retried on next use.
     ready: OnceCell<()>,
 }
 
 impl<D: Database> SqlStore<D> {
-    fn new(pool: Pool<D>, bootstrap: Bootstrap) -> Self {
+    fn new(pool: Pool<D>, bootstrap: Bootstrap, prepare: Option<Prepare<D>>) -> Self {
         SqlStore {
             pool,
             bootstrap,
+            prepare,
             ready: OnceCell::new(),
         }
     }
@@ -150,6 +164,9 @@ macro_rules! store {
             pub(super) async fn pool(&self) -> AppResult<&Pool<Db>> {
                 self.ready
                     .get_or_try_init(|| async {
+                        if let Some(prepare) = &self.prepare {
+                            prepare(&self.pool).await?;
+                        }
                         if self.bootstrap.migrate {
                             Db::migrator()
                                 .run(&self.pool)

@@ -5,7 +5,6 @@
 //! not at cold start. Atomicity comes from the database: unique indexes,
 //! `ON CONFLICT`, conditional `UPDATE`s and a transaction for the seed.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Postgres;
@@ -13,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::SqlStore;
 use crate::config::PostgresConfig;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::repo::Bootstrap;
 
 /// The SQL store on a PostgreSQL database.
@@ -22,13 +21,9 @@ pub type PostgresStore = SqlStore<Postgres>;
 impl SqlStore<Postgres> {
     /// Prepares the pool without connecting: the first query connects.
     pub fn connect_lazy(config: &PostgresConfig, bootstrap: Bootstrap) -> AppResult<PostgresStore> {
-        let statement_timeout = config.statement_timeout.as_millis().to_string();
-        let options = PgConnectOptions::from_str(&config.url)
-            .map_err(|_| {
-                AppError::internal("configuration: DATABASE_URL is not a valid PostgreSQL URL")
-            })?
-            .application_name("commerce-api")
-            .options([("statement_timeout", statement_timeout.as_str())]);
+        // Placeholder options: the real ones (whose secrets may live in AWS)
+        // are set on first use, before any connection is made.
+        let options = PgConnectOptions::new_without_pgpass();
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .min_connections(0)
@@ -39,6 +34,14 @@ impl SqlStore<Postgres> {
             // connection that died with the server is replaced after one 503.
             .test_before_acquire(false)
             .connect_lazy_with(options);
-        Ok(SqlStore::new(pool, bootstrap))
+        let config = config.clone();
+        let prepare: super::Prepare<Postgres> = Box::new(move |pool| {
+            let config = config.clone();
+            Box::pin(async move {
+                pool.set_connect_options(config.connect_options().await?);
+                Ok(())
+            })
+        });
+        Ok(SqlStore::new(pool, bootstrap, Some(prepare)))
     }
 }
