@@ -10,7 +10,6 @@ mod postgres;
 mod secret;
 mod sqlite;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 pub use self::auth::{CatalogWrite, DEV_JWT_SECRET, JwtConfig, SecretPolicy};
@@ -27,8 +26,6 @@ pub struct Config {
     pub db: DbConfig,
     pub jwt: JwtConfig,
     pub tax_rate_bps: u32,
-    /// Lower-cased usernames that get the `admin` role at login.
-    pub admin_usernames: HashSet<String>,
     pub catalog_write: CatalogWrite,
     pub auto_migrate: bool,
 }
@@ -99,11 +96,11 @@ impl Config {
                 )));
             }
         };
+        auth::refuse_admin_usernames(&get)?;
         Ok(Config {
             db: DbConfig::from_lookup(&get, &aws)?,
             jwt,
             tax_rate_bps: parse_num(&get, "TAX_RATE_BPS", 1000, 0, 10_000)?,
-            admin_usernames: auth::admin_usernames(&get),
             catalog_write: auth::catalog_write(&get)?,
             auto_migrate,
         })

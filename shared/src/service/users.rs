@@ -1,8 +1,7 @@
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, TokenKeys};
-use crate::domain::{Identity, NewUser, Password, Role, Timestamp, User, Username};
+use crate::domain::{Identity, NewUser, Password, Timestamp, User, Username};
 use crate::error::{AppError, AppResult};
 use crate::metrics::{self, Metric};
 use crate::repo::Store;
@@ -11,7 +10,6 @@ pub struct UserService {
     store: Arc<dyn Store>,
     hasher: PasswordHasher,
     tokens: Arc<TokenKeys>,
-    admins: HashSet<String>,
 }
 
 pub struct LoginOutcome {
@@ -21,16 +19,11 @@ pub struct LoginOutcome {
 }
 
 impl UserService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        tokens: Arc<TokenKeys>,
-        admins: HashSet<String>,
-    ) -> UserService {
+    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenKeys>) -> UserService {
         UserService {
             store,
             hasher: PasswordHasher::new(),
             tokens,
-            admins,
         }
     }
 
@@ -62,19 +55,8 @@ impl UserService {
             metrics::count(Metric::FailedLogins);
             return Err(AppError::InvalidCredentials);
         };
-        let role = if self
-            .admins
-            .contains(&record.user.username.to_ascii_lowercase())
-        {
-            Role::Admin
-        } else {
-            Role::Customer
-        };
-        let identity = Identity {
-            user_id: record.user.id,
-            username: record.user.username,
-            role,
-        };
+        // The role stored on the user: only an operator changes it.
+        let identity = record.identity();
         let token = self.tokens.issue(&identity, Timestamp::now()).await?;
         Ok(LoginOutcome {
             token,
@@ -99,10 +81,6 @@ impl UserService {
             .find_user_by_username(username)
             .await?
             .ok_or_else(|| AppError::UserNotFound(username.to_owned()))?;
-        Ok(Identity {
-            user_id: record.user.id,
-            username: record.user.username,
-            role: Role::Customer,
-        })
+        Ok(record.identity())
     }
 }
