@@ -107,11 +107,11 @@ macro_rules! idempotency_repo {
         #[async_trait]
         impl IdempotencyRepo for SqlStore<Db> {
             async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
-                let pool = self.pool().await?;
+                let mut conn = self.conn().await?;
                 if purges(claim) {
                     sqlx::query(PURGE)
                         .bind(claim.now.unix())
-                        .execute(pool)
+                        .execute(&mut *conn)
                         .await
                         .map_err(store_error::<Db>)?;
                 }
@@ -123,19 +123,22 @@ macro_rules! idempotency_repo {
                     .bind(claim.lease_until.unix())
                     .bind(claim.expires_at().unix())
                     .bind(claim.now.unix())
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await
                     .map_err(store_error::<Db>)?;
                 if taken.is_some() {
+                    conn.finished(true);
                     return Ok(ClaimOutcome::Claimed);
                 }
                 let row = sqlx::query(READ)
                     .bind(claim.user_id)
                     .bind(claim.key.as_str())
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *conn)
                     .await
                     .map_err(store_error::<Db>)?
                     .ok_or_else(|| AppError::internal("idempotency claim lost its row"))?;
+                // Every statement ran to its end (an early error return drops the connection).
+                conn.finished(true);
                 let get = |e| AppError::internal(e);
                 let status: Option<i64> = row.try_get("status").map_err(get)?;
                 let response = match status {
@@ -166,17 +169,22 @@ macro_rules! idempotency_repo {
                 claim: &IdemClaim,
                 response: &StoredResponse,
             ) -> AppResult<bool> {
-                finish(self.pool().await?, claim, response).await
+                let mut conn = self.conn().await?;
+                let finished = finish(&mut *conn, claim, response).await;
+                conn.finished(finished.is_ok());
+                finished
             }
 
             async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
-                sqlx::query(RELEASE)
+                let mut conn = self.conn().await?;
+                let released = sqlx::query(RELEASE)
                     .bind(claim.user_id)
                     .bind(claim.key.as_str())
                     .bind(&claim.token)
-                    .execute(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
+                    .execute(&mut *conn)
+                    .await;
+                conn.settle(&released);
+                released.map_err(store_error::<Db>)?;
                 Ok(())
             }
         }
