@@ -29,6 +29,9 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::api;
 use crate::domain::{self, InvoiceStatus, Money, Quantity, Timestamp};
 
+/// The files `GET /docs/{asset}` serves (the docs function embeds them).
+pub const DOCS_ASSETS: [&str; 3] = ["swagger-ui-bundle.js", "swagger-ui.css", "docs.js"];
+
 /// The security scheme protected operations name.
 const BEARER: &str = "bearer";
 
@@ -290,6 +293,33 @@ fn operations() -> Vec<Route> {
                     .build(),
             ),
         ),
+        Route::public(
+            "GET",
+            "/docs/{asset}",
+            "getDocsAsset",
+            "service",
+            "A script or stylesheet of the docs page",
+        )
+        .param(
+            ParameterBuilder::new()
+                .name("asset")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(DOCS_ASSETS)),
+                ))
+                .example(Some(json!("docs.js"))),
+        )
+        .respond(
+            "200",
+            ResponseBuilder::new()
+                .description("The file")
+                .content("text/javascript", text_content())
+                .content("text/css", text_content()),
+        )
+        .error("404", "`route_not_found`: no such file"),
         // auth
         Route::public("POST", "/register", "register", "auth", "Create an account")
             .body::<api::Credentials>(
@@ -685,6 +715,12 @@ fn link(operation_id: &str, description: &str) -> LinkBuilder {
     LinkBuilder::new()
         .operation_id(operation_id)
         .description(description)
+}
+
+fn text_content() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
 }
 
 fn json_of<T: ToSchema>(example: Option<Value>) -> utoipa::openapi::Content {
