@@ -3,7 +3,7 @@
 //! in each function, so that the OpenAPI description (`crate::openapi`, feature
 //! `openapi`) is derived from the very structs the handlers (de)serialise.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::domain::{Money, Role, Timestamp, User};
 
@@ -12,10 +12,16 @@ use crate::domain::{Money, Role, Timestamp, User};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Credentials {
     /// 3 to 32 characters of `[A-Za-z0-9_.-]`, unique case-insensitively.
-    #[cfg_attr(feature = "openapi", schema(example = "alice"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "alice", pattern = "^[A-Za-z0-9_.-]{3,32}$")
+    )]
     pub username: String,
     /// 8 to 128 characters.
-    #[cfg_attr(feature = "openapi", schema(example = "correct horse battery"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "correct horse battery", min_length = 8, max_length = 128)
+    )]
     pub password: String,
 }
 
@@ -57,28 +63,75 @@ pub struct LoginUser {
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateProduct {
-    /// 1 to 200 characters.
-    #[cfg_attr(feature = "openapi", schema(example = "Desk lamp"))]
+    /// 1 to 200 characters, not all white space, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "Desk lamp",
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub name: String,
-    /// At most 2000 characters.
+    /// At most 2000 characters, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")
+    )]
     pub description: Option<String>,
     pub price: Money,
-    /// 1 to 64 characters.
-    #[cfg_attr(feature = "openapi", schema(example = "Home"))]
+    /// 1 to 64 characters, not all white space, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "Home",
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub category: String,
     pub in_stock: Option<bool>,
 }
 
-/// `PUT /products/{id}`: any of the fields, at least one.
+/// `PUT /products/{id}`: any of the fields, at least one not `null` (`null`
+/// counts as not given).
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateProduct {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 200,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub name: Option<String>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")
+    )]
     pub description: Option<String>,
     pub price: Option<Money>,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 64,
+            pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+        )
+    )]
     pub category: Option<String>,
     pub in_stock: Option<bool>,
 }
+
+/// Text with a character other than white space and no control character
+/// (what `domain::product` accepts after trimming). The schema attributes
+/// above repeat it (utoipa takes literals only); a test holds them equal.
+#[cfg(feature = "openapi")]
+pub const TEXT_PATTERN: &str =
+    "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$";
+/// Text without control characters, possibly empty.
+#[cfg(feature = "openapi")]
+pub const ANY_TEXT_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]*$";
 
 /// `PUT /products/{id}/stock`.
 #[derive(Deserialize)]
@@ -89,13 +142,15 @@ pub struct SetStock {
 
 /// `POST /orders` and `POST /orders/{username}`: `{"items": [{"product_id",
 /// "quantity"}, ...]}` or the single-line form `{"product_id", "quantity"}`.
+/// (Its schema, in `crate::openapi`, says "one form or the other".)
 #[derive(Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaceOrder {
     /// 1 to 50 lines; the same product twice is merged into one line.
     pub items: Option<Vec<OrderLineBody>>,
     /// The single-line form, with `quantity`, instead of `items`.
+    #[serde(default, deserialize_with = "optional_integer")]
     pub product_id: Option<i64>,
+    #[serde(default, deserialize_with = "optional_integer")]
     pub quantity: Option<i64>,
 }
 
@@ -103,10 +158,15 @@ pub struct PlaceOrder {
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLineBody {
-    #[cfg_attr(feature = "openapi", schema(example = 1))]
+    #[serde(deserialize_with = "integer")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = 1, minimum = 1, maximum = 9007199254740991_i64)
+    )]
     pub product_id: i64,
     /// 1 to 1000.
-    #[cfg_attr(feature = "openapi", schema(example = 2))]
+    #[serde(deserialize_with = "integer")]
+    #[cfg_attr(feature = "openapi", schema(example = 2, minimum = 1, maximum = 1000))]
     pub quantity: i64,
 }
 
@@ -114,7 +174,11 @@ pub struct OrderLineBody {
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateInvoice {
-    #[cfg_attr(feature = "openapi", schema(example = 1))]
+    #[serde(deserialize_with = "integer")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = 1, minimum = 1, maximum = 9007199254740991_i64)
+    )]
     pub order_id: i64,
 }
 
@@ -122,7 +186,7 @@ pub struct CreateInvoice {
 #[derive(Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SetInvoiceStatus {
-    #[cfg_attr(feature = "openapi", schema(example = "sent"))]
+    #[cfg_attr(feature = "openapi", schema(example = "sent", value_type = crate::domain::InvoiceStatus))]
     pub status: String,
 }
 
@@ -173,4 +237,49 @@ pub struct ErrorBody<'a> {
 pub struct GatewayMessage {
     #[cfg_attr(feature = "openapi", schema(example = "Unauthorized"))]
     pub message: String,
+}
+
+/// An integer, also when written with a zero fraction (`5.0`): JSON Schema
+/// calls that an integer, and clients that only have doubles send it so.
+fn integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    match number.as_f64() {
+        // Exactly representable integers only (|n| <= 2^53).
+        Some(f) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => Ok(f as i64),
+        _ => Err(serde::de::Error::custom(format!(
+            "invalid value: {number}, expected an integer"
+        ))),
+    }
+}
+
+fn optional_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "integer")] i64);
+    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(n)| n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_may_be_written_with_a_zero_fraction_only() {
+        let line: OrderLineBody =
+            serde_json::from_str(r#"{"product_id": 7.0, "quantity": 2}"#).unwrap();
+        assert_eq!((line.product_id, line.quantity), (7, 2));
+        assert!(
+            serde_json::from_str::<OrderLineBody>(r#"{"product_id": 7.5, "quantity": 2}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<OrderLineBody>(r#"{"product_id": "7", "quantity": 2}"#).is_err()
+        );
+        let order: PlaceOrder =
+            serde_json::from_str(r#"{"product_id": 3.0, "quantity": null}"#).unwrap();
+        assert_eq!((order.product_id, order.quantity), (Some(3), None));
+        let order: PlaceOrder = serde_json::from_str(r#"{"items": []}"#).unwrap();
+        assert_eq!((order.product_id, order.quantity), (None, None));
+    }
 }

@@ -29,6 +29,20 @@ use utoipa::{PartialSchema, ToSchema};
 use crate::api;
 use crate::domain::{self, InvoiceStatus, Money, Quantity, Timestamp};
 
+/// The cursors `Link` headers carry (`crate::web`): base64url, unpadded, of
+/// `v1:` and the decimal id the next page starts after, up to 17 digits. Opaque
+/// to clients; the pattern admits exactly what the server reads, so a fuzzer
+/// that follows it sends cursors the server accepts.
+const CURSOR_PATTERN: &str = concat!(
+    "^djE6(?:",
+    // Three digits are four characters...
+    "(?:(?:[MN][DTjz]|O[DT])[AEIMQUYcgk][w-z0-5]){1,5}",
+    // ...and a last one or two digits two or three.
+    "(?:(?:[MN][AQgw]|O[AQ])|(?:[MN][DTjz]|O[DT])[AEIMQUYcgk])?",
+    "|(?:[MN][AQgw]|O[AQ])|(?:[MN][DTjz]|O[DT])[AEIMQUYcgk]",
+    ")$"
+);
+
 /// The files `GET /docs/{asset}` serves (the docs function embeds them).
 pub const DOCS_ASSETS: [&str; 3] = ["swagger-ui-bundle.js", "swagger-ui.css", "docs.js"];
 
@@ -134,6 +148,28 @@ fn build() -> OpenApi {
     add::<domain::Product>(&mut schemas);
     add::<domain::Order>(&mut schemas);
     add::<domain::Invoice>(&mut schemas);
+    // A change of a product gives at least one known field a value (`null` is
+    // not given, unknown fields are ignored): say so, as the derive cannot.
+    for (name, schema) in &mut schemas {
+        if name.as_str() == api::UpdateProduct::name() {
+            if let RefOr::T(Schema::Object(object)) = schema {
+                let fields = ["name", "description", "price", "category", "in_stock"];
+                object.extensions = Some(utoipa::openapi::extensions::Extensions::from_iter([(
+                    "anyOf",
+                    Value::Array(
+                        fields
+                            .map(|f| {
+                                json!({
+                                    "required": [f],
+                                    "properties": { f: { "not": { "type": "null" } } },
+                                })
+                            })
+                            .to_vec(),
+                    ),
+                )]));
+            }
+        }
+    }
     schemas.sort_by(|a, b| a.0.cmp(&b.0));
     schemas.dedup_by(|a, b| a.0 == b.0);
 
@@ -675,7 +711,7 @@ impl Route {
                 .schema(Some(
                     ObjectBuilder::new()
                         .schema_type(Type::String)
-                        .pattern(Some("^[A-Za-z0-9_-]{1,64}$")),
+                        .pattern(Some(CURSOR_PATTERN)),
                 )),
         )
     }
@@ -847,8 +883,7 @@ fn text_schema(max: usize) -> ObjectBuilder {
         .pattern(Some(TEXT_PATTERN))
 }
 
-const TEXT_PATTERN: &str =
-    "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$";
+use crate::api::TEXT_PATTERN;
 
 fn username_schema() -> ObjectBuilder {
     ObjectBuilder::new()
@@ -864,6 +899,7 @@ impl PartialSchema for Money {
             .schema_type(Type::Number)
             .minimum(Some(0))
             .maximum(Some(1_000_000_000))
+            .multiple_of(Some(0.01))
             .description(Some(
                 "An exact amount: at most two decimals, 0 to 1000000000.00",
             ))
@@ -872,6 +908,61 @@ impl PartialSchema for Money {
     }
 }
 impl ToSchema for Money {}
+
+/// Either `{"items": [...]}` or `{"product_id", "quantity"}`, never both.
+impl PartialSchema for api::PlaceOrder {
+    fn schema() -> RefOr<Schema> {
+        let id = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(domain::MAX_ID));
+        let quantity = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(Quantity::MAX));
+        let lines = utoipa::openapi::schema::ArrayBuilder::new()
+            .items(Ref::from_schema_name(api::OrderLineBody::name()))
+            .min_items(Some(1))
+            .max_items(Some(domain::order::MAX_ORDER_LINES));
+        // Written with `not` because unknown fields are ignored, not refused:
+        // the forms differ by which known fields are present. utoipa's Object
+        // has no `not`; its extensions are written into the object as given.
+        let not = |schema: Value| {
+            Some(utoipa::openapi::extensions::Extensions::from_iter([(
+                "not", schema,
+            )]))
+        };
+        let mut lines_form = ObjectBuilder::new()
+            .property("items", lines)
+            .required("items")
+            .description(Some("Several lines"))
+            .build();
+        lines_form.extensions = not(json!({
+            "anyOf": [{ "required": ["product_id"] }, { "required": ["quantity"] }]
+        }));
+        let mut single_form = ObjectBuilder::new()
+            .property("product_id", id)
+            .property("quantity", quantity)
+            .required("product_id")
+            .required("quantity")
+            .description(Some("One line"))
+            .build();
+        single_form.extensions = not(json!({ "required": ["items"] }));
+        OneOfBuilder::new()
+            .item(lines_form)
+            .item(single_form)
+            .examples([json!({ "items": [{ "product_id": 1, "quantity": 2 }] })])
+            .into()
+    }
+}
+impl ToSchema for api::PlaceOrder {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((
+            api::OrderLineBody::name().into_owned(),
+            api::OrderLineBody::schema(),
+        ));
+    }
+}
 
 impl PartialSchema for Timestamp {
     fn schema() -> RefOr<Schema> {
@@ -927,6 +1018,30 @@ mod tests {
             .map(|item| item.as_object().unwrap().len())
             .sum();
         assert_eq!(described, routes.len(), "one operation per route");
+    }
+
+    #[test]
+    fn the_text_patterns_of_the_bodies_are_the_ones_of_the_parameters() {
+        let doc: Value = serde_json::from_str(document_json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field) in [
+            ("CreateProduct", "name"),
+            ("CreateProduct", "category"),
+            ("UpdateProduct", "name"),
+            ("UpdateProduct", "category"),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["pattern"], TEXT_PATTERN,
+                "{schema}.{field}"
+            );
+        }
+        for schema in ["CreateProduct", "UpdateProduct"] {
+            assert_eq!(
+                schemas[schema]["properties"]["description"]["pattern"],
+                api::ANY_TEXT_PATTERN,
+                "{schema}.description"
+            );
+        }
     }
 
     #[test]
