@@ -6,7 +6,7 @@
 # number of examples per operation. Protected operations get the bearer token
 # of a user registered and logged in first. Any failure fails the step.
 # Usage: local/scripts/schemathesis.sh [--release]   (default: debug build)
-# Environment: ST_MAX_EXAMPLES (default 25), ST_SEED (default 20261128).
+# Environment: ST_MAX_EXAMPLES (default 100), ST_SEED (default 20261128).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -54,7 +54,7 @@ timeout 600 "$VENV/bin/schemathesis" --config-file local/schemathesis/schemathes
     --phases examples,coverage,fuzzing,stateful \
     --checks all \
     --seed "${ST_SEED:-20261128}" \
-    --max-examples "${ST_MAX_EXAMPLES:-25}" \
+    --max-examples "${ST_MAX_EXAMPLES:-100}" \
     --workers 2 \
     --header "Authorization: Bearer $token" \
     --report junit --report-dir .build/schemathesis \

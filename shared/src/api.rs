@@ -79,6 +79,7 @@ pub struct CreateProduct {
         schema(max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")
     )]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::openapi::Price))]
     pub price: Money,
     /// 1 to 64 characters, not all white space, no control characters.
     #[cfg_attr(
@@ -111,6 +112,7 @@ pub struct UpdateProduct {
         schema(max_length = 2000, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")
     )]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::openapi::Price>))]
     pub price: Option<Money>,
     #[cfg_attr(
         feature = "openapi",

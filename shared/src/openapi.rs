@@ -893,12 +893,31 @@ fn username_schema() -> ObjectBuilder {
 
 // The domain's own scalar types, as JSON shows them.
 
+/// Any amount the API shows: a price, or a total, which may be above the
+/// largest price (a thousand of an item on each of fifty lines).
 impl PartialSchema for Money {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::Number)
             .minimum(Some(0))
-            .maximum(Some(1_000_000_000))
+            .multiple_of(Some(0.01))
+            .description(Some("An exact amount: at most two decimals, not negative"))
+            .examples([json!(1299.99)])
+            .into()
+    }
+}
+impl ToSchema for Money {}
+
+/// An amount a request gives (a product's price): `Money` up to
+/// 1000000000.00, as `Money`'s parser accepts (400 above).
+pub struct Price;
+
+impl PartialSchema for Price {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Number)
+            .minimum(Some(0))
+            .maximum(Some(domain::money::MAX_CENTS / 100))
             .multiple_of(Some(0.01))
             .description(Some(
                 "An exact amount: at most two decimals, 0 to 1000000000.00",
@@ -907,7 +926,7 @@ impl PartialSchema for Money {
             .into()
     }
 }
-impl ToSchema for Money {}
+impl ToSchema for Price {}
 
 /// Either `{"items": [...]}` or `{"product_id", "quantity"}`, never both.
 impl PartialSchema for api::PlaceOrder {
