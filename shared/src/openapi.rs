@@ -151,23 +151,23 @@ fn build() -> OpenApi {
     // A change of a product gives at least one known field a value (`null` is
     // not given, unknown fields are ignored): say so, as the derive cannot.
     for (name, schema) in &mut schemas {
-        if name.as_str() == api::UpdateProduct::name() {
-            if let RefOr::T(Schema::Object(object)) = schema {
-                let fields = ["name", "description", "price", "category", "in_stock"];
-                object.extensions = Some(utoipa::openapi::extensions::Extensions::from_iter([(
-                    "anyOf",
-                    Value::Array(
-                        fields
-                            .map(|f| {
-                                json!({
-                                    "required": [f],
-                                    "properties": { f: { "not": { "type": "null" } } },
-                                })
+        if name.as_str() == api::UpdateProduct::name()
+            && let RefOr::T(Schema::Object(object)) = schema
+        {
+            let fields = ["name", "description", "price", "category", "in_stock"];
+            object.extensions = Some(utoipa::openapi::extensions::Extensions::from_iter([(
+                "anyOf",
+                Value::Array(
+                    fields
+                        .map(|f| {
+                            json!({
+                                "required": [f],
+                                "properties": { f: { "not": { "type": "null" } } },
                             })
-                            .to_vec(),
-                    ),
-                )]));
-            }
+                        })
+                        .to_vec(),
+                ),
+            )]));
         }
     }
     schemas.sort_by(|a, b| a.0.cmp(&b.0));
