@@ -33,6 +33,10 @@ def routes_of_api(resources, api_id):
     rows = set()
     for path, operations in body.get("paths", {}).items():
         for method, op in operations.items():
+            # The $default route (and any ANY route): SAM writes API Gateway's
+            # extension; the dev server says ANY.
+            if method == "x-amazon-apigateway-any-method":
+                method = "ANY"
             integration = op.get("x-amazon-apigateway-integration", {})
             where = f"{method.upper()} {path}"
             check(integration.get("type") == "aws_proxy", f"{where}: a Lambda proxy integration")
@@ -223,12 +227,28 @@ def main(translated_path, routes_path):
         text = sub if isinstance(sub, str) else sub[0]
         for fn in refs_of(props.get("FunctionName")):
             permissions.setdefault(fn, []).append(text.split(":")[-1])
+    # The $default route's permission is the whole stage (`.../${__Stage__}/*`,
+    # written by SAM); it covers that function's other routes too, for which
+    # SAM then writes no permission of their own.
+    def whole_stage(text):
+        return text.endswith("}/*")
+
     for method, path, fn, _ in sorted(cfn_routes):
         arn_path = re.sub(r"\{[^}]+\}", "*", path)
         wanted = f"/{method}{arn_path}"
         check(
-            any(text.endswith(wanted) for text in permissions.get(fn, [])),
+            any(text.endswith(wanted) or whole_stage(text) for text in permissions.get(fn, [])),
             f"API Gateway may invoke {fn} for {method} {path}",
+        )
+    defaults = [(m, fn, protected) for m, p, fn, protected in cfn_routes if p == "$default"]
+    check(
+        len(defaults) == 1 and defaults[0][0] == "ANY" and defaults[0][2] is False,
+        f"one public $default route takes every request no other route matches ({defaults})",
+    )
+    for _, fn, _ in defaults:
+        check(
+            any(whole_stage(text) for text in permissions.get(fn, [])),
+            f"API Gateway may invoke {fn} for the $default route",
         )
     for fn in authorizer_functions:
         check(
@@ -273,11 +293,14 @@ def main(translated_path, routes_path):
                     and all(refs_of(r) == {table} for r in as_list(st.get("Resource", []))),
                     f"{fn}: its DynamoDB actions are on {table} (and its indexes) only",
                 )
+        env = resources[fn]["Properties"].get("Environment", {}).get("Variables", {})
         if fn in authorizer_functions:
             check(not dynamo, f"{fn}: the authorizer has no DynamoDB access")
+        elif "DB_DRIVER" not in env:
+            # A function that reads no store (docs): no table, no access to it.
+            check(not dynamo and "DYNAMODB_TABLE" not in env, f"{fn}: reads no store and has no DynamoDB access")
         else:
             check(bool(dynamo), f"{fn}: has a DynamoDB policy on the table")
-            env = resources[fn]["Properties"].get("Environment", {}).get("Variables", {})
             check(env.get("DYNAMODB_TABLE") == {"Ref": table}, f"{fn}: DYNAMODB_TABLE names the table")
         managed = resources[role]["Properties"].get("ManagedPolicyArns", [])
         check(

@@ -33,13 +33,20 @@ if [ "${#functions[@]}" -eq 0 ]; then
     echo "no function found in template.yaml" >&2
     exit 1
 fi
+# docs alone turns on shared's `openapi` feature (utoipa): built with the
+# others, cargo's feature unification would compile it into every function.
 packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
+for f in "${functions[@]}"; do [ "$f" = docs ] || packages+=(-p "$f"); done
 
-step "cargo lambda build --release of ${functions[*]} (one invocation)"
+step "cargo lambda build --release of ${packages[*]} (one invocation)"
 started=$(date +%s)
 cargo lambda build --release "${packages[@]}" "$@"
 echo "release build wall time, functions: $(( $(date +%s) - started )) s"
+
+step "cargo lambda build --release -p docs (its own invocation)"
+started=$(date +%s)
+cargo lambda build --release -p docs "$@"
+echo "release build wall time, docs: $(( $(date +%s) - started )) s"
 
 # On its own, so that cargo's feature unification with the functions' heavier
 # dependencies does not inflate the baseline.

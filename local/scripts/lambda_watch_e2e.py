@@ -10,7 +10,7 @@ the dev server (`cargo run -p local`), each on its own fresh SQLite file under
 .build/watch-e2e/, with the same JWT secret. Then:
 
 1. The same sequence of real HTTP requests goes to both (every route of every
-   function: register, login, catalog, orders, invoices, health): each answer
+   function: register, login, catalog, orders, invoices, health, docs): each answer
    must have the same status and the same body shape (keys and value types,
    recursively) and the same Location header.
 2. `cargo lambda invoke` sends the API Gateway v2 events of local/events/ to
@@ -199,6 +199,11 @@ def run_checks(dev, watch_port):
 
     # 1. Every function over real HTTP, the same sequence on both.
     both("health", "GET", "/health", 200)
+    # The docs function: the description, and (the $default route on the dev
+    # server) the JSON 404 and 405 of routes no other function takes.
+    both("docs", "GET", "/openapi.json", 200)
+    both("docs", "GET", "/no/such/route", 404)
+    both("docs", "DELETE", "/health", 405)
     (_, products, _), _ = both("products", "GET", "/products", 200)
     in_stock = next(p for p in products if p["in_stock"])
     both("products", "GET", f"/products/{in_stock['product_id']}", 200)
@@ -423,7 +428,7 @@ def check_metrics(watch_log, invocation_ids):
             counts.setdefault(names[0], []).append(doc)
     started = sorted({d.get("FunctionName") for d in counts.get("ColdStarts", [])})
     check(
-        started == sorted(["auth", "authorizer", "health", "invoices", "orders", "products"]),
+        started == sorted(["auth", "authorizer", "docs", "health", "invoices", "orders", "products"]),
         f"a cold start counted by every function, under its Lambda name ({started})",
     )
     for metric, expected in [("OrdersPlaced", 2), ("InvoicesPaid", 1), ("FailedLogins", 1)]:

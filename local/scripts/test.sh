@@ -2,7 +2,8 @@
 # Runs every test of the project, in one command, on a fresh Linux machine with
 # Rust: formatting, lints, unit tests, the repository contract suite on every
 # backend against a real server, handler tests on API Gateway events, the
-# end-to-end suite over HTTP, and the deployment checks (deploy-checks.sh:
+# end-to-end suite over HTTP, the docs page in headless Chromium, Schemathesis
+# against the OpenAPI description, and the deployment checks (deploy-checks.sh:
 # template, compose file, release build, cargo lambda watch, cold start).
 # Whatever the suites need is installed or started
 # here, idempotently, on 127.0.0.1 only; each step says what it does.
@@ -46,6 +47,12 @@ export TEST_AWS_ENDPOINT="${TEST_AWS_ENDPOINT:-$TEST_DYNAMODB_ENDPOINT}"
 
 step "tests: unit, contract (every backend), handler events, end-to-end (every backend)"
 cargo test --workspace --all-features --no-fail-fast
+
+step "docs page: /docs in headless Chromium lists every operation of /openapi.json"
+timeout 900 local/scripts/docs-browser-test.sh
+
+step "schemathesis: the dev server against its own OpenAPI description (all phases, all checks)"
+timeout 900 local/scripts/schemathesis.sh
 
 step "deployment: SAM template, compose file, release build, cargo lambda watch, cold start"
 local/scripts/deploy-checks.sh

@@ -17,6 +17,8 @@ pub fn http_handler(binary: &str) -> Option<Handler> {
         "orders" => |app, req| Box::pin(orders::handle(app, req)),
         "invoices" => |app, req| Box::pin(invoices::handle(app, req)),
         "health" => |app, req| Box::pin(health::handle(app, req)),
+        // Reads no store: the App is not needed.
+        "docs" => |_app, req| Box::pin(docs::handle(req)),
         _ => return None,
     };
     Some(handler)

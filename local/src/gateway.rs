@@ -46,6 +46,9 @@ pub struct Gateway {
     app: Arc<App>,
     keys: Arc<TokenKeys>,
     routes: RouteTable<Route>,
+    /// The template's `$default` route: every request no route matches. Without
+    /// one the dev server answers 404/405 itself, as API Gateway answers its own.
+    default: Option<Route>,
     cors: Option<Cors>,
     next_id: AtomicU64,
 }
@@ -59,20 +62,26 @@ impl Gateway {
         settings: &Settings,
     ) -> Result<Gateway, String> {
         let specs = template::load(template_path)?;
-        let routes = specs
-            .into_iter()
-            .map(|spec| {
-                let handler = http_handler(&spec.binary).ok_or_else(|| {
-                    format!(
-                        "template route {} {} names unknown binary {}",
-                        spec.method, spec.path, spec.binary
-                    )
-                })?;
-                let method = Method::from_bytes(spec.method.as_bytes())
-                    .map_err(|_| format!("template route has an invalid method {}", spec.method))?;
-                Ok((method, spec.path.clone(), Route { spec, handler }))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let mut default = None;
+        let mut routes = Vec::new();
+        for spec in specs {
+            let handler = http_handler(&spec.binary).ok_or_else(|| {
+                format!(
+                    "template route {} {} names unknown binary {}",
+                    spec.method, spec.path, spec.binary
+                )
+            })?;
+            if spec.is_default() {
+                if default.is_some() {
+                    return Err("template.yaml has more than one $default route".into());
+                }
+                default = Some(Route { spec, handler });
+                continue;
+            }
+            let method = Method::from_bytes(spec.method.as_bytes())
+                .map_err(|_| format!("template route has an invalid method {}", spec.method))?;
+            routes.push((method, spec.path.clone(), Route { spec, handler }));
+        }
         let cors = Cors::new(
             template::load_cors(template_path)?,
             &settings.cors_allowed_origins,
@@ -82,13 +91,18 @@ impl Gateway {
             app,
             keys,
             routes: RouteTable::new(routes),
+            default,
             cors,
             next_id: AtomicU64::new(1),
         })
     }
 
     pub fn route_specs(&self) -> Vec<RouteSpec> {
-        self.routes.values().map(|r| r.spec.clone()).collect()
+        self.routes
+            .values()
+            .chain(&self.default)
+            .map(|r| r.spec.clone())
+            .collect()
     }
 
     pub fn into_router(self) -> axum::Router {
@@ -144,7 +158,10 @@ impl Gateway {
         let (parts, body) = request.into_parts();
         let (route, params) = match self.routes.find(&parts.method, parts.uri.path()) {
             Ok(found) => found,
-            Err(e) => return to_axum(error_response(&e, &request_id)),
+            Err(e) => match &self.default {
+                Some(default) => (default, Params::new()),
+                None => return to_axum(error_response(&e, &request_id)),
+            },
         };
         let Ok(body) = to_bytes(body, GATEWAY_MAX_BODY).await else {
             return to_axum(error_response(
@@ -212,9 +229,9 @@ impl Gateway {
         let event = json!({
             "version": "2.0",
             "type": "REQUEST",
-            "routeArn": format!("arn:aws:execute-api:local:000000000000:local/$default/{} {}", route.spec.method, route.spec.path),
+            "routeArn": format!("arn:aws:execute-api:local:000000000000:local/$default/{}", route_key(&route.spec)),
             "identitySource": [header],
-            "routeKey": format!("{} {}", route.spec.method, route.spec.path),
+            "routeKey": route_key(&route.spec),
             "rawPath": parts.uri.path(),
             "rawQueryString": parts.uri.query().unwrap_or(""),
             "headers": header_map(&parts.headers),
@@ -245,6 +262,15 @@ enum Refusal {
     Failed(AppError),
 }
 
+/// The route key API Gateway puts in events: `GET /products/{id}`, or `$default`.
+fn route_key(spec: &RouteSpec) -> String {
+    if spec.is_default() {
+        spec.path.clone()
+    } else {
+        format!("{} {}", spec.method, spec.path)
+    }
+}
+
 /// The payload-2.0 event of API Gateway's HTTP API.
 fn api_gateway_event(
     parts: &http::request::Parts,
@@ -261,7 +287,7 @@ fn api_gateway_event(
     };
     let mut event = json!({
         "version": "2.0",
-        "routeKey": format!("{} {}", route.spec.method, route.spec.path),
+        "routeKey": route_key(&route.spec),
         "rawPath": parts.uri.path(),
         "rawQueryString": parts.uri.query().unwrap_or(""),
         "headers": header_map(&parts.headers),
@@ -313,7 +339,7 @@ fn request_context(
             "userAgent": parts.headers.get(http::header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or(""),
         },
         "requestId": request_id,
-        "routeKey": format!("{} {}", route.spec.method, route.spec.path),
+        "routeKey": route_key(&route.spec),
         "stage": "$default",
         "time": now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
         "timeEpoch": now.unix_timestamp() * 1000,

@@ -19,6 +19,17 @@ pub struct RouteSpec {
     pub protected: bool,
 }
 
+/// The path and method of the `$default` route, as API Gateway names them in
+/// its route key (`$default`) and the dev server prints them.
+pub const DEFAULT_ROUTE: &str = "$default";
+pub const DEFAULT_METHOD: &str = "ANY";
+
+impl RouteSpec {
+    pub fn is_default(&self) -> bool {
+        self.path == DEFAULT_ROUTE
+    }
+}
+
 pub fn load(path: &Path) -> Result<Vec<RouteSpec>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -93,9 +104,16 @@ pub fn parse(text: &str) -> Result<Vec<RouteSpec>, String> {
                 .and_then(Value::as_str);
             let guarded_by_default =
                 api.is_some_and(|api| apis_with_default_authorizer.contains(&api));
+            // No Path and no Method: SAM's `$default` route, which takes every
+            // request no other route matches.
+            let (method, path) = if props.get("Path").is_none() && props.get("Method").is_none() {
+                (DEFAULT_METHOD.to_owned(), DEFAULT_ROUTE.to_owned())
+            } else {
+                (field("Method")?.to_ascii_uppercase(), field("Path")?)
+            };
             routes.push(RouteSpec {
-                method: field("Method")?.to_ascii_uppercase(),
-                path: field("Path")?,
+                method,
+                path,
                 function: function.clone(),
                 binary: binary.clone(),
                 protected: match authorizer {
@@ -254,9 +272,15 @@ Resources:
       Events:
         Open: { Type: HttpApi, Properties: { ApiId: !Ref Api, Path: /things, Method: get, Auth: { Authorizer: NONE } } }
         Closed: { Type: HttpApi, Properties: { ApiId: !Ref Api, Path: "/things/{id}", Method: PUT } }
+        Rest: { Type: HttpApi, Properties: { ApiId: !Ref Api, Auth: { Authorizer: NONE } } }
 "#;
         let routes = parse(yaml).unwrap();
-        assert_eq!(routes.len(), 2);
+        assert_eq!(routes.len(), 3);
+        assert!(
+            routes
+                .iter()
+                .any(|r| r.is_default() && r.method == "ANY" && !r.protected)
+        );
         assert!(
             routes
                 .iter()

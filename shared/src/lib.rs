@@ -4,6 +4,7 @@
 //! rules) -> `repo` (storage traits and backends). `domain` holds the validated
 //! types they all speak; `auth` the JWT and password primitives.
 
+pub mod api;
 pub mod app;
 pub mod auth;
 #[cfg(any(feature = "dynamodb", feature = "aws-secrets"))]
@@ -12,6 +13,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod repo;
 pub mod sample;
 #[cfg(feature = "aws-secrets")]

@@ -4,9 +4,8 @@ use std::sync::{Arc, LazyLock};
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use serde_json::json;
 use shared::App;
+use shared::api::{Credentials, LoggedIn, LoginUser, Registered};
 use shared::web::{self, HttpResult, RouteTable};
 
 #[derive(Clone, Copy)]
@@ -22,12 +21,6 @@ static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
     ])
 });
 
-#[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
     web::finish(&req, result)
@@ -42,7 +35,10 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             tracing::info!(user_id = user.id, "user registered");
             Ok(web::json(
                 StatusCode::CREATED,
-                &json!({ "message": "User created successfully", "user": user }),
+                &Registered {
+                    message: "User created successfully",
+                    user,
+                },
             ))
         }
         Route::Login => {
@@ -50,17 +46,17 @@ async fn route(app: &App, req: &Request) -> HttpResult {
             tracing::info!(user_id = login.identity.user_id, "user logged in");
             Ok(web::json(
                 StatusCode::OK,
-                &json!({
-                    "message": "Login successful",
-                    "token": login.token,
-                    "token_type": "Bearer",
-                    "expires_in": login.expires_in,
-                    "user": {
-                        "id": login.identity.user_id,
-                        "username": login.identity.username,
-                        "role": login.identity.role,
+                &LoggedIn {
+                    message: "Login successful",
+                    token: login.token,
+                    token_type: "Bearer",
+                    expires_in: login.expires_in,
+                    user: LoginUser {
+                        id: login.identity.user_id,
+                        username: login.identity.username,
+                        role: login.identity.role,
                     },
-                }),
+                },
             ))
         }
     }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 use shared::App;
+use shared::api::{Health, HealthStore};
 use shared::domain::Timestamp;
 use shared::web::{self, HttpResult, RouteTable};
 
@@ -42,10 +42,13 @@ async fn route(app: &App, req: &Request) -> HttpResult {
     };
     Ok(web::json(
         status,
-        &json!({
-            "status": word,
-            "timestamp": Timestamp::now(),
-            "database": { "driver": app.store.driver(), "ok": ok },
-        }),
+        &Health {
+            status: word,
+            timestamp: Timestamp::now(),
+            database: HealthStore {
+                driver: app.store.driver(),
+                ok,
+            },
+        },
     ))
 }

@@ -5,8 +5,8 @@ use std::sync::{Arc, LazyLock};
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
 use shared::App;
+use shared::api::{CreateInvoice, SetInvoiceStatus};
 use shared::domain::{Invoice, InvoiceStatus, parse_id};
 use shared::web::{self, HttpResult, RouteTable};
 
@@ -28,16 +28,6 @@ static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
         (Method::PUT, "/invoices/{id}", Route::SetStatus),
     ])
 });
-
-#[derive(Deserialize)]
-struct CreateBody {
-    order_id: i64,
-}
-
-#[derive(Deserialize)]
-struct StatusBody {
-    status: String,
-}
 
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
@@ -62,7 +52,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                 caller.user_id,
                 &respond,
                 async |idem| {
-                    let body: CreateBody = web::parse_json(req)?;
+                    let body: CreateInvoice = web::parse_json(req)?;
                     let order_id = parse_id(&body.order_id.to_string(), "order_id")?;
                     let result = app
                         .invoices
@@ -102,7 +92,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
         }
         Route::SetStatus => {
             let id = parse_id(&params["id"], "invoice id")?;
-            let body: StatusBody = web::parse_json(req)?;
+            let body: SetInvoiceStatus = web::parse_json(req)?;
             let status = InvoiceStatus::parse(&body.status)?;
             let invoice = app.invoices.change_status(&caller, id, status).await?;
             Ok(web::json(StatusCode::OK, &invoice))

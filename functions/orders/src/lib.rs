@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use lambda_http::http::Method;
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
+use shared::api::PlaceOrder;
 use shared::domain::{Identity, Order};
 use shared::web::{self, HttpResult, RouteTable};
 use shared::{App, AppError};
@@ -27,37 +27,21 @@ static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
     ])
 });
 
-/// `{"items": [{"product_id", "quantity"}, ...]}` or the single-line form
-/// `{"product_id", "quantity"}`.
-#[derive(Deserialize)]
-struct OrderBody {
-    items: Option<Vec<LineBody>>,
-    product_id: Option<i64>,
-    quantity: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct LineBody {
-    product_id: i64,
-    quantity: i64,
-}
-
-impl OrderBody {
-    fn lines(self) -> Result<Vec<(i64, i64)>, AppError> {
-        match (self.items, self.product_id, self.quantity) {
-            (Some(items), None, None) => Ok(items
-                .into_iter()
-                .map(|l| (l.product_id, l.quantity))
-                .collect()),
-            (Some(_), _, _) => Err(AppError::validation(
-                "give either items or product_id and quantity, not both",
-            )),
-            (None, Some(product_id), Some(quantity)) => Ok(vec![(product_id, quantity)]),
-            (None, Some(_), None) => Err(AppError::validation("missing field `quantity`")),
-            (None, None, _) => Err(AppError::validation(
-                "missing field `items` (or `product_id` and `quantity`)",
-            )),
-        }
+/// The lines of either form of the body.
+fn lines(body: PlaceOrder) -> Result<Vec<(i64, i64)>, AppError> {
+    match (body.items, body.product_id, body.quantity) {
+        (Some(items), None, None) => Ok(items
+            .into_iter()
+            .map(|l| (l.product_id, l.quantity))
+            .collect()),
+        (Some(_), _, _) => Err(AppError::validation(
+            "give either items or product_id and quantity, not both",
+        )),
+        (None, Some(product_id), Some(quantity)) => Ok(vec![(product_id, quantity)]),
+        (None, Some(_), None) => Err(AppError::validation("missing field `quantity`")),
+        (None, None, _) => Err(AppError::validation(
+            "missing field `items` (or `product_id` and `quantity`)",
+        )),
     }
 }
 
@@ -89,8 +73,8 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                 caller.user_id,
                 &respond,
                 async |idem| {
-                    let body: OrderBody = web::parse_json(req)?;
-                    let order = app.orders.place(&owner, &body.lines()?, idem).await?;
+                    let body: PlaceOrder = web::parse_json(req)?;
+                    let order = app.orders.place(&owner, &lines(body)?, idem).await?;
                     tracing::info!(
                         order_id = order.order_id,
                         user_id = owner.user_id,

@@ -4,8 +4,8 @@ use std::sync::{Arc, LazyLock};
 
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde::Deserialize;
-use shared::domain::{Money, parse_id};
+use shared::api::{CreateProduct, SetStock, UpdateProduct};
+use shared::domain::parse_id;
 use shared::service::products::{ProductChanges, ProductDraft};
 use shared::web::{self, HttpResult, Params, RouteTable};
 use shared::{App, AppError};
@@ -35,29 +35,6 @@ static ROUTES: LazyLock<RouteTable<Route>> = LazyLock::new(|| {
     ])
 });
 
-#[derive(Deserialize)]
-struct CreateBody {
-    name: String,
-    description: Option<String>,
-    price: Money,
-    category: String,
-    in_stock: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct UpdateBody {
-    name: Option<String>,
-    description: Option<String>,
-    price: Option<Money>,
-    category: Option<String>,
-    in_stock: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct StockBody {
-    in_stock: bool,
-}
-
 pub async fn handle(app: Arc<App>, req: Request) -> Response<Body> {
     let result = route(&app, &req).await;
     web::finish(&req, result)
@@ -83,7 +60,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
         }
         Route::Create => {
             let caller = web::identity(req, &app.tokens).await?;
-            let body: CreateBody = web::parse_json(req)?;
+            let body: CreateProduct = web::parse_json(req)?;
             let draft = ProductDraft {
                 name: body.name,
                 description: body.description,
@@ -100,7 +77,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
         Route::Update => {
             let caller = web::identity(req, &app.tokens).await?;
             let id = product_id(&params)?;
-            let body: UpdateBody = web::parse_json(req)?;
+            let body: UpdateProduct = web::parse_json(req)?;
             let changes = ProductChanges {
                 name: body.name,
                 description: body.description,
@@ -121,7 +98,7 @@ async fn route(app: &App, req: &Request) -> HttpResult {
         Route::SetStock => {
             let caller = web::identity(req, &app.tokens).await?;
             let id = product_id(&params)?;
-            let body: StockBody = web::parse_json(req)?;
+            let body: SetStock = web::parse_json(req)?;
             let changes = ProductChanges {
                 in_stock: Some(body.in_stock),
                 ..Default::default()

@@ -69,6 +69,7 @@ impl Serialize for InvoiceStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceItem {
     pub product_id: i64,
     pub product_name: String,
@@ -80,6 +81,7 @@ pub struct InvoiceItem {
 
 /// One recorded status change: who moved the invoice, from what, to what, when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusChange {
     pub from: InvoiceStatus,
     pub to: InvoiceStatus,
@@ -88,6 +90,7 @@ pub struct StatusChange {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invoice {
     pub invoice_id: i64,
     pub invoice_number: String,

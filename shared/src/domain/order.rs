@@ -75,6 +75,7 @@ pub fn merge_lines(raw: &[(i64, i64)]) -> Result<Vec<OrderLine>, AppError> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderItem {
     pub product_id: i64,
     pub product_name: String,
@@ -84,6 +85,7 @@ pub struct OrderItem {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     pub order_id: i64,
     pub user_id: i64,

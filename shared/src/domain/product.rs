@@ -6,6 +6,7 @@ use super::{Money, Timestamp};
 use crate::error::AppError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub product_id: i64,
     pub name: String,

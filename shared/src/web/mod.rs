@@ -16,6 +16,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::api::ErrorBody;
 use crate::auth::TokenKeys;
 use crate::domain::{Identity, Page, PageRequest, Role, Timestamp};
 use crate::error::AppError;
@@ -80,14 +81,6 @@ pub fn list<T: Serialize>(req: &Request, page: &Page<T>, limit: u32) -> Response
         }
     }
     response
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: String,
-    code: &'a str,
-    timestamp: String,
-    request_id: &'a str,
 }
 
 /// The error body of API.md, with the headers the status calls for: a 405

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Schemathesis (PyPI, pinned) against the dev server on a fresh SQLite store
+# in a temporary folder, with the description the server itself serves at
+# /openapi.json: every phase (examples, coverage, fuzzing, stateful, which
+# follows the description's links), every check, a fixed seed and a bounded
+# number of examples per operation. Protected operations get the bearer token
+# of a user registered and logged in first. Any failure fails the step.
+# Usage: local/scripts/schemathesis.sh [--release]   (default: debug build)
+# Environment: ST_MAX_EXAMPLES (default 100), ST_SEED (default 20261128).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+profile=debug
+[ "${1:-}" = "--release" ] && profile=release
+
+# shellcheck source=services/python.sh
+source local/scripts/services/python.sh
+ensure_pip_packages schemathesis==4.32.5
+
+if [ "$profile" = release ]; then
+    timeout 2400 cargo build -q --release -p local
+else
+    timeout 900 cargo build -q -p local
+fi
+mkdir -p .build
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DB_DRIVER=sqlite SQLITE_PATH="$work/schemathesis.db" "target/$profile/local" --port "$port" \
+    >.build/schemathesis-server.log 2>&1 &
+server=$!
+cleanup() {
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+    curl -fsS "$base/health" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+
+# A user of its own, and its token for the protected operations.
+user="fuzz_$(date +%s)"
+password="fuzz-password-$RANDOM$RANDOM"
+curl -fsS -X POST "$base/register" -H 'content-type: application/json' \
+    -d "{\"username\":\"$user\",\"password\":\"$password\"}" >/dev/null
+token=$(curl -fsS -X POST "$base/login" -H 'content-type: application/json' \
+    -d "{\"username\":\"$user\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+echo "schemathesis $("$VENV/bin/schemathesis" --version | awk '{print $NF}') against $base/openapi.json"
+timeout 600 "$VENV/bin/schemathesis" --config-file local/schemathesis/schemathesis.toml \
+    run "$base/openapi.json" \
+    --phases examples,coverage,fuzzing,stateful \
+    --checks all \
+    --seed "${ST_SEED:-20261128}" \
+    --max-examples "${ST_MAX_EXAMPLES:-100}" \
+    --workers 2 \
+    --header "Authorization: Bearer $token" \
+    --report junit --report-dir .build/schemathesis \
+    --no-color
