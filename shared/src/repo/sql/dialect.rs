@@ -39,10 +39,10 @@ pub trait Dialect: Database {
     const TRANSIENT_CODES: &'static [&'static str];
     /// ...and code prefixes (classes) that mean the same.
     const TRANSIENT_CLASSES: &'static [&'static str];
-    /// A statement that, run first in the idempotency claim's own
-    /// transaction, lets its commit skip the wait for the disk (see
-    /// `idempotency`); `None` runs the claim as one statement.
-    const CLAIM_COMMIT: Option<&'static str>;
+    /// The source of the idempotency claim's new row (`$1` to `$6`); on
+    /// PostgreSQL it also lets the claim's commit skip the wait for the disk
+    /// (see `idempotency`).
+    const CLAIM_ROW: &'static str;
 
     /// This dialect's migrations, `migrations/<dialect>`.
     fn migrator() -> &'static Migrator;
@@ -66,7 +66,7 @@ macro_rules! dialect {
         append_to_history: $append_to_history:literal,
         transient_codes: [$($code:literal),* $(,)?],
         transient_classes: [$($class:literal),* $(,)?],
-        claim_commit: $claim_commit:expr $(,)?
+        claim_row: $claim_row:literal $(,)?
     }) => {
         impl Dialect for $db {
             const DRIVER: &'static str = $driver;
@@ -95,7 +95,7 @@ macro_rules! dialect {
             );
             const TRANSIENT_CODES: &'static [&'static str] = &[$($code),*];
             const TRANSIENT_CLASSES: &'static [&'static str] = &[$($class),*];
-            const CLAIM_COMMIT: Option<&'static str> = $claim_commit;
+            const CLAIM_ROW: &'static str = $claim_row;
 
             fn migrator() -> &'static Migrator {
                 static MIGRATOR: Migrator = sqlx::migrate!($migrations);
@@ -118,7 +118,7 @@ dialect!(sqlx::Sqlite {
     transient_codes: ["5", "6", "261", "262", "517"],
     transient_classes: [],
     // WAL with synchronous=NORMAL: no commit waits for the disk already.
-    claim_commit: None,
+    claim_row: "VALUES ($1, $2, $3, $4, $5, $6)",
 });
 
 #[cfg(feature = "postgres")]
@@ -134,7 +134,10 @@ dialect!(sqlx::Postgres {
     // connect now, statement timeout; class 08: connection exceptions.
     transient_codes: ["40001", "40P01", "57P01", "57P02", "57P03", "57014"],
     transient_classes: ["08"],
-    claim_commit: Some("SET LOCAL synchronous_commit = off"),
+    // `set_config(.., true)` is `SET LOCAL`: it lasts to the end of the
+    // statement's own transaction, whose commit reads it.
+    claim_row: "SELECT $1, $2, $3, $4, $5, $6 \
+                FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
 });
 
 /// A JSON document stored on its parent row (order lines, invoice lines,

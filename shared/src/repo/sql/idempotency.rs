@@ -7,9 +7,10 @@
 //! inside the transaction that creates the order or invoice (`finish_in`), so
 //! the response and what it describes commit together or not at all.
 //!
-//! A claim reads the record first, so a replay costs one read and writes
-//! nothing. On PostgreSQL the claim's own commit does not wait for the WAL
-//! to reach disk (`synchronous_commit = off` for that transaction only): the
+//! A claim is one statement when it takes the key (the common case), and a
+//! read after it otherwise. On PostgreSQL the claim's own commit does not wait
+//! for the WAL to reach disk (`synchronous_commit` off for that statement's
+//! transaction only, set inside the statement, so no extra round trip): the
 //! creating transaction that finishes it commits synchronously, and flushing
 //! its WAL flushes the claim's earlier records too, so a remembered response
 //! is never durable without its claim; a crash before that loses only a claim
@@ -26,9 +27,11 @@ use crate::domain::{ClaimOutcome, IdemClaim, IdemFinish, StoredResponse, Timesta
 use crate::error::{AppError, AppResult};
 use crate::repo::IdempotencyRepo;
 
+/// The claim: one upsert that takes the row only when it is free. `{rows}` is
+/// the dialect's source of the one new row (`Dialect::CLAIM_ROW`).
 const CLAIM: &str = "INSERT INTO idempotency_keys
          (user_id, idem_key, fingerprint, token, lease_until, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
+     {rows}
      ON CONFLICT (user_id, idem_key) DO UPDATE SET
          fingerprint = excluded.fingerprint, token = excluded.token,
          lease_until = excluded.lease_until, expires_at = excluded.expires_at,
@@ -38,7 +41,7 @@ const CLAIM: &str = "INSERT INTO idempotency_keys
             AND idempotency_keys.fingerprint = excluded.fingerprint)
      RETURNING token";
 
-const READ: &str = "SELECT token, fingerprint, lease_until, expires_at, status, body, location
+const READ: &str = "SELECT token, fingerprint, lease_until, status, body, location
      FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2";
 
 /// A key's stored record.
@@ -46,19 +49,10 @@ struct Record {
     token: String,
     fingerprint: String,
     lease_until: Timestamp,
-    expires_at: Timestamp,
     response: Option<StoredResponse>,
 }
 
 impl Record {
-    /// Whether the record decides the claim by itself: within its 24 h, and
-    /// finished or still running on an unlapsed lease. Anything else goes
-    /// through the upsert, which takes the key when it is free.
-    fn is_live(&self, now: Timestamp) -> bool {
-        self.expires_at.unix() > now.unix()
-            && (self.response.is_some() || self.lease_until.unix() > now.unix())
-    }
-
     fn outcome(self, claim: &IdemClaim) -> ClaimOutcome {
         outcome_of(
             claim,
@@ -133,7 +127,9 @@ macro_rules! idempotency_repo {
                     .await
                     .map_err(store_error::<Db>)?;
             }
-            let taken = sqlx::query(CLAIM)
+            static CLAIM_SQL: std::sync::LazyLock<String> =
+                std::sync::LazyLock::new(|| CLAIM.replace("{rows}", Db::CLAIM_ROW));
+            let taken = sqlx::query(CLAIM_SQL.as_str())
                 .bind(claim.user_id)
                 .bind(claim.key.as_str())
                 .bind(&claim.fingerprint)
@@ -178,7 +174,6 @@ macro_rules! idempotency_repo {
                 token: row.try_get("token").map_err(get)?,
                 fingerprint: row.try_get("fingerprint").map_err(get)?,
                 lease_until: Timestamp::from_unix(row.try_get("lease_until").map_err(get)?),
-                expires_at: Timestamp::from_unix(row.try_get("expires_at").map_err(get)?),
                 response,
             }))
         }
@@ -209,30 +204,7 @@ macro_rules! idempotency_repo {
         impl IdempotencyRepo for SqlStore<Db> {
             async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
                 let mut conn = self.conn().await?;
-                // Read first: a replay, a mismatch or a running request is
-                // answered from the live record without writing anything.
-                if let Some(record) = read(&mut conn, claim).await?
-                    && record.is_live(claim.now)
-                {
-                    conn.finished(true);
-                    return Ok(record.outcome(claim));
-                }
-                let claimed = match Db::CLAIM_COMMIT {
-                    None => take(&mut *conn, claim).await?,
-                    Some(commit_setting) => {
-                        let mut tx = sqlx::Connection::begin(&mut *conn)
-                            .await
-                            .map_err(store_error::<Db>)?;
-                        sqlx::query(commit_setting)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(store_error::<Db>)?;
-                        let claimed = take(&mut *tx, claim).await?;
-                        tx.commit().await.map_err(store_error::<Db>)?;
-                        claimed
-                    }
-                };
-                if claimed {
+                if take(&mut conn, claim).await? {
                     conn.finished(true);
                     return Ok(ClaimOutcome::Claimed);
                 }
