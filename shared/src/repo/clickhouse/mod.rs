@@ -96,6 +96,7 @@ mod invoices;
 mod orders;
 mod products;
 mod rows;
+mod sessions;
 pub mod sql;
 mod store;
 mod users;

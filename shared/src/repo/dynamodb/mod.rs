@@ -94,6 +94,7 @@ mod lists;
 mod orders;
 mod products;
 mod schema;
+mod sessions;
 mod store;
 mod users;
 

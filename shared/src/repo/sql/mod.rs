@@ -90,6 +90,7 @@ mod orders;
 pub mod postgres;
 mod products;
 mod rows;
+mod sessions;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod users;
