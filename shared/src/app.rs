@@ -38,7 +38,8 @@ impl App {
                 store.clone(),
                 tokens.clone(),
                 config.admin_usernames.clone(),
-            ),
+            )
+            .with_refresh_ttl(config.refresh_ttl_seconds),
             products: ProductService::new(store.clone(), config.catalog_write),
             orders: OrderService::new(store.clone(), config.tax_rate_bps),
             invoices: InvoiceService::new(store.clone()),

@@ -26,6 +26,8 @@ use crate::error::AppError;
 pub struct Config {
     pub db: DbConfig,
     pub jwt: JwtConfig,
+    /// `REFRESH_TTL_SECONDS`: the lifetime of each refresh token.
+    pub refresh_ttl_seconds: u64,
     pub tax_rate_bps: u32,
     /// Lower-cased usernames that get the `admin` role at login.
     pub admin_usernames: HashSet<String>,
@@ -102,6 +104,7 @@ impl Config {
         Ok(Config {
             db: DbConfig::from_lookup(&get, &aws)?,
             jwt,
+            refresh_ttl_seconds: auth::refresh_ttl_seconds(&get)?,
             tax_rate_bps: parse_num(&get, "TAX_RATE_BPS", 1000, 0, 10_000)?,
             admin_usernames: auth::admin_usernames(&get),
             catalog_write: auth::catalog_write(&get)?,
