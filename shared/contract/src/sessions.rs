@@ -123,11 +123,12 @@ pub async fn concurrent_rotations_of_one_token_have_one_winner(store: Arc<dyn St
         .map(|(_, next)| next)
         .collect();
     assert_eq!(winners.len(), 1, "{results:?}");
+    // A loser finds the token spent (reuse, which revokes the session) or,
+    // if another loser got there first, the session revoked. The first loser
+    // to decide can only have found it spent.
     assert!(
-        results
-            .iter()
-            .all(|(o, _)| rotated(o) || *o == RotateOutcome::Reused),
-        "every loser saw the token spent: {results:?}"
+        results.iter().any(|(o, _)| *o == RotateOutcome::Reused),
+        "{results:?}"
     );
     // The losers presented a spent token: the session is revoked, so not
     // even the winner's token lives on. Never two live tokens.
