@@ -162,6 +162,7 @@ async fn failed_logins_close_login_for_that_username(s: &DevServer) {
     s.user("alice").await;
     s.user("bob").await;
     for _ in 0..5 {
+        let spent = s.password_hashes_spent();
         let (status, body) = login(s, "alice", "not-the-password").await;
         assert_error(
             status,
@@ -169,7 +170,9 @@ async fn failed_logins_close_login_for_that_username(s: &DevServer) {
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
         );
+        assert_eq!(s.password_hashes_spent(), spent + 1, "one hash per login");
     }
+    let spent = s.password_hashes_spent();
     let throttled = |name: &'static str, password: &'static str| async move {
         let response = s
             .raw(
@@ -202,11 +205,17 @@ async fn failed_logins_close_login_for_that_username(s: &DevServer) {
     // The right password does not help, in any letter case.
     throttled("alice", TEST_PASSWORD).await;
     throttled("ALICE", TEST_PASSWORD).await;
+    assert_eq!(
+        s.password_hashes_spent(),
+        spent,
+        "a throttled login spends no hash"
+    );
     // Other users are not affected.
     assert_eq!(login(s, "bob", TEST_PASSWORD).await.0, StatusCode::OK);
 
     // A username nobody has gets the very same answers.
     for _ in 0..5 {
+        let spent = s.password_hashes_spent();
         let (status, body) = login(s, "nobody", "not-the-password").await;
         assert_error(
             status,
@@ -214,7 +223,10 @@ async fn failed_logins_close_login_for_that_username(s: &DevServer) {
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
         );
+        assert_eq!(s.password_hashes_spent(), spent + 1, "the decoy hash");
     }
+    let spent = s.password_hashes_spent();
     let unknown = throttled("nobody", "not-the-password").await;
+    assert_eq!(s.password_hashes_spent(), spent, "none when throttled");
     assert_eq!(unknown["error"], sixth["error"]);
 }

@@ -44,6 +44,12 @@ impl UserService {
         }
     }
 
+    /// The argon2id hashes this service has computed (registrations and
+    /// logins, decoys included).
+    pub fn password_hashes_spent(&self) -> u64 {
+        self.hasher.hashes_spent()
+    }
+
     /// Sets how long each refresh token lives (`REFRESH_TTL_SECONDS`).
     pub fn with_refresh_ttl(mut self, seconds: u64) -> UserService {
         self.refresh_ttl_seconds = seconds;
