@@ -53,6 +53,15 @@ const RECORD_FAILURE: &str = "INSERT INTO login_failures (name_key, opened_at, f
 
 const FAILURES: &str = "SELECT opened_at, failures FROM login_failures WHERE name_key = $1";
 
+/// Closed windows say nothing; one recorded failure in `PURGE_EVERY` clears them.
+const PURGE_FAILURES: &str = "DELETE FROM login_failures WHERE opened_at <= $1";
+
+/// Whether this call pays for a purge: one in `PURGE_EVERY`, at random.
+fn purges() -> bool {
+    let mut byte = [0u8; 1];
+    getrandom::fill(&mut byte).is_ok() && byte[0] % PURGE_EVERY == 0
+}
+
 /// Tokens past their expiry are dead whatever their state; one rotation in
 /// `PURGE_EVERY` clears those of a day ago.
 const PURGE_TOKENS: &str = "DELETE FROM refresh_tokens WHERE expires_at <= $1";
@@ -194,6 +203,13 @@ macro_rules! session_repo {
                 name_key: &str,
                 now: Timestamp,
             ) -> AppResult<FailureWindow> {
+                if purges() {
+                    sqlx::query(PURGE_FAILURES)
+                        .bind(now.unix() - LOGIN_FAILURE_WINDOW_SECONDS)
+                        .execute(self.pool().await?)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                }
                 let row = sqlx::query(RECORD_FAILURE)
                     .bind(name_key)
                     .bind(now.unix() - LOGIN_FAILURE_WINDOW_SECONDS)
