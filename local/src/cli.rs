@@ -1,4 +1,5 @@
-//! The dev server's command line: `local [serve]`, `local routes [--json]`.
+//! The dev server's command line: `local [serve]`, `local routes [--json]`,
+//! `local admin grant|revoke <username>`.
 //! Parsed with clap; anything it does not know is an error with a usage line
 //! and exit status 2, so a typo never silently starts a server.
 
@@ -31,9 +32,49 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the route table the server reads from template.yaml.
     Routes(RoutesArgs),
-    // Operator commands go here as further variants, each with its own Args
-    // struct and a match arm in main.rs; `admin grant|revoke <username>`
-    // (the role change API.md asks for) is the next one.
+    /// Grant or withdraw the admin role of a registered user, on the store the
+    /// environment selects (the local one, or a deployed one).
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The store is chosen by the same settings as the server's: DB_DRIVER, \
+                        SQLITE_PATH, DATABASE_URL, CLICKHOUSE_URL, DYNAMODB_TABLE, AWS_REGION, \
+                        ... So with a deployment's settings it changes that deployment:\n  \
+                        DB_DRIVER=dynamodb DYNAMODB_TABLE=commerce-prod AWS_REGION=eu-west-1 \
+                        local admin grant alice\n\
+                        It migrates the schema when AUTO_MIGRATE allows, and never seeds the \
+                        catalog. A token issued before the change keeps its role until it \
+                        expires."
+)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub action: AdminAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Make a registered user an admin
+    Grant {
+        /// The user's name (any letter case)
+        username: String,
+    },
+    /// Make an admin a customer again
+    Revoke {
+        /// The user's name (any letter case)
+        username: String,
+    },
+}
+
+impl AdminAction {
+    /// The user named and the role they get.
+    pub fn change(&self) -> (&str, shared::domain::Role) {
+        match self {
+            AdminAction::Grant { username } => (username, shared::domain::Role::Admin),
+            AdminAction::Revoke { username } => (username, shared::domain::Role::Customer),
+        }
+    }
 }
 
 impl Cli {
@@ -126,5 +167,12 @@ mod tests {
         };
         assert!(args.settings().cors_allowed_origins.is_empty());
         assert!(Cli::try_parse_from(["local", "--cors-allowed-origins", "shop.example"]).is_err());
+        let cli = Cli::try_parse_from(["local", "admin", "grant", "Alice"]).unwrap();
+        let Command::Admin(args) = cli.into_command() else {
+            panic!("not admin")
+        };
+        assert_eq!(args.action.change(), ("Alice", shared::domain::Role::Admin));
+        assert!(Cli::try_parse_from(["local", "admin", "grant"]).is_err());
+        assert!(Cli::try_parse_from(["local", "admin", "promote", "alice"]).is_err());
     }
 }

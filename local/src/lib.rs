@@ -4,6 +4,7 @@
 //! the authorizer as API Gateway does, and calls the function's handler
 //! in-process.
 
+pub mod admin;
 pub mod cli;
 pub mod cors;
 pub mod functions;

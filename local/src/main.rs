@@ -2,14 +2,16 @@
 //! `PORT` overrides), on embedded SQLite unless `DB_DRIVER` says otherwise.
 //! `cargo run -p local -- --help` lists the commands; `routes --json` prints
 //! the route table the server would serve (read from `template.yaml`), which
-//! the deploy checks compare with the routes of the translated template.
+//! the deploy checks compare with the routes of the translated template;
+//! `admin grant|revoke <username>` is the operator's role change.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use local::cli::{Cli, Command, RoutesArgs, ServeArgs};
+use local::cli::{AdminArgs, Cli, Command, RoutesArgs, ServeArgs};
+use shared::domain::Role;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,7 +25,7 @@ async fn main() -> ExitCode {
             })
         }
         Command::Routes(args) => print_routes(&args),
-        // `Command::Admin(args)` (grant|revoke) is dispatched here.
+        Command::Admin(args) => change_role(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,6 +56,23 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         "serving the API"
     );
     local::serve_with(listener, app, &template, &settings).await
+}
+
+/// `admin grant|revoke <username>`: the operator's role change, on the store
+/// the environment selects.
+async fn change_role(args: &AdminArgs) -> Result<(), String> {
+    let config = local::dev_config().map_err(|e| format!("{e:?}"))?;
+    let (username, role) = args.action.change();
+    let user = local::admin::set_role(&config, username, role).await?;
+    println!(
+        "{} (user {}) is now {} {} on the {} store",
+        user.username,
+        user.id,
+        if role == Role::Admin { "an" } else { "a" },
+        role.as_str(),
+        config.db.driver()
+    );
+    Ok(())
 }
 
 /// Prints the dev server's route table: one line per route, or with `--json`

@@ -92,3 +92,85 @@ fn a_missing_template_is_an_error_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("/no/such/template.yaml"));
 }
+
+/// `local admin grant|revoke <name>` on the store the environment selects
+/// (here a SQLite file): a name nobody registered is an error that writes
+/// nothing; a registered one gets the role, whatever its letter case.
+#[tokio::test]
+async fn admin_grant_and_revoke_change_the_stored_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("admin.db");
+    let admin = |args: &[&str]| {
+        let mut all = vec!["admin"];
+        all.extend(args);
+        Command::new(env!("CARGO_BIN_EXE_local"))
+            .args(&all)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DB_DRIVER", "sqlite")
+            .env("SQLITE_PATH", &db)
+            .output()
+            .expect("the local binary runs")
+    };
+    let out = admin(&["grant", "carol"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("no user named `carol`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let config = shared::config::Config::from_lookup(
+        |k| match k {
+            "DB_DRIVER" => Some("sqlite".into()),
+            "SQLITE_PATH" => Some(db.to_string_lossy().into_owned()),
+            _ => None,
+        },
+        shared::config::SecretPolicy::DevFallback,
+    )
+    .unwrap();
+    let store = shared::repo::open(&config.db, true).await.unwrap();
+    let role = |store: std::sync::Arc<dyn shared::repo::Store>| async move {
+        store
+            .find_user_by_username("carol")
+            .await
+            .unwrap()
+            .unwrap()
+            .role
+    };
+    store
+        .register_user(&shared::domain::NewUser {
+            username: shared::domain::Username::parse("Carol").unwrap(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            created_at: shared::domain::Timestamp::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(role(store.clone()).await, shared::domain::Role::Customer);
+
+    let out = admin(&["grant", "CAROL"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Carol (user 1) is now an admin"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(role(store.clone()).await, shared::domain::Role::Admin);
+
+    let out = admin(&["revoke", "carol"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(role(store.clone()).await, shared::domain::Role::Customer);
+
+    let out = local(&["admin", "--help"]);
+    for word in ["grant", "revoke", "DB_DRIVER", "DYNAMODB_TABLE"] {
+        assert!(
+            text(&out.stdout).contains(word),
+            "admin --help lacks {word}"
+        );
+    }
+    let out = local(&["--help"]);
+    assert!(
+        text(&out.stdout).contains("admin"),
+        "--help lists the admin command"
+    );
+}

@@ -15,7 +15,7 @@ use shared::AppError;
 use shared::domain::invoice::invoice_number;
 use shared::domain::{
     Invoice, InvoiceItem, InvoiceStatus, Money, NewInvoice, NewOrder, NewUser, Order, OrderItem,
-    PageRequest, Product, Quantity, StatusChange, Timestamp, User, UserRecord, Username,
+    PageRequest, Product, Quantity, Role, StatusChange, Timestamp, User, UserRecord, Username,
 };
 use shared::repo::Store;
 
@@ -51,6 +51,8 @@ fn old_data() -> OldData {
             created_at: at(created),
         },
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${name}"),
+        // Users of the old release had no stored role: they read as customers.
+        role: Role::Customer,
     };
     let product = |id, name: &str, description: &str, cents, category: &str, in_stock| Product {
         product_id: id,
@@ -163,6 +165,7 @@ async fn reads_back_and_continues(store: &dyn Store, old: &OldData) {
             .unwrap_or_else(|| panic!("user {} lost", record.user.username));
         assert_eq!(found.user, record.user);
         assert_eq!(found.password_hash, record.password_hash);
+        assert_eq!(found.role, record.role);
     }
 
     // Seeding was on: the old seed marker still says "done", so the catalog is

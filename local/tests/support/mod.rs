@@ -145,11 +145,10 @@ impl DevServer {
         extra: &[(&str, &str)],
         cleanup: BoxFuture<'static, ()>,
     ) -> DevServer {
-        let mut vars: HashMap<String, String> =
-            [("JWT_SECRET", TEST_SECRET), ("ADMIN_USERNAMES", "root")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+        let mut vars: HashMap<String, String> = [("JWT_SECRET", TEST_SECRET)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         vars.extend(
             store
                 .iter()
@@ -194,13 +193,30 @@ impl DevServer {
         }
     }
 
-    /// Makes the user `name` (password `TEST_PASSWORD`); a bearer token for
-    /// it, the one login would issue (an admin's when the server's
-    /// ADMIN_USERNAMES names it). The user goes straight into the store with
+    /// Makes the customer `name` (password `TEST_PASSWORD`); a bearer token
+    /// for it, the one login would issue. The user goes straight into the store with
     /// a hash computed once per test process: an argon2id hash costs tens of
     /// milliseconds, the cases make a hundred and more users, and registering
     /// and logging in over HTTP is what the auth cases test.
     pub async fn user(&self, name: &str) -> String {
+        self.user_as(name, Role::Customer).await
+    }
+
+    /// Runs the operator's role change (`local admin grant|revoke`) against
+    /// this server's store.
+    pub async fn set_role(&self, name: &str, role: Role) -> Result<(), String> {
+        local::admin::set_role(&self.app.config, name, role)
+            .await
+            .map(drop)
+    }
+
+    /// Makes the user `name` and grants it the admin role as the operator's
+    /// command does (`UserRepo::set_user_role`); an admin's bearer token.
+    pub async fn admin(&self, name: &str) -> String {
+        self.user_as(name, Role::Admin).await
+    }
+
+    async fn user_as(&self, name: &str, role: Role) -> String {
         static HASH: OnceCell<String> = OnceCell::const_new();
         let hash = HASH
             .get_or_init(|| async {
@@ -220,16 +236,14 @@ impl DevServer {
             })
             .await
             .unwrap_or_else(|e| panic!("register {name}: {e:?}"));
-        let role = if self
-            .app
-            .config
-            .admin_usernames
-            .contains(&name.to_ascii_lowercase())
-        {
-            Role::Admin
-        } else {
-            Role::Customer
-        };
+        if role != Role::Customer {
+            self.app
+                .store
+                .set_user_role(name, role)
+                .await
+                .expect("set the role")
+                .expect("the user just registered");
+        }
         let identity = Identity {
             user_id: user.id,
             username: user.username,

@@ -37,6 +37,7 @@ macro_rules! contract_cases {
             users {
                 registration_is_unique_case_insensitively,
                 concurrent_registrations_have_one_winner,
+                roles_are_stored_and_changed_by_name,
             }
             catalog {
                 products_page_in_id_order_and_filter_by_category,

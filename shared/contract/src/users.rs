@@ -1,10 +1,11 @@
 //! Contract cases for users: a username is registered once,
-//! case-insensitively, even under concurrent attempts.
+//! case-insensitively, even under concurrent attempts; the role lives on the
+//! user and changes only through `set_user_role`.
 
 use std::sync::Arc;
 
 use futures::future::join_all;
-use shared::domain::{NewUser, Username};
+use shared::domain::{NewUser, Role, Username};
 use shared::error::AppError;
 use shared::repo::Store;
 
@@ -58,4 +59,62 @@ pub async fn concurrent_registrations_have_one_winner(store: Arc<dyn Store>) {
         .filter(|r| matches!(r, Err(AppError::UsernameTaken)))
         .count();
     assert_eq!((winners, taken), (1, 31), "{results:?}");
+}
+
+pub async fn roles_are_stored_and_changed_by_name(store: Arc<dyn Store>) {
+    let role_of = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .find_user_by_username(name)
+                .await
+                .unwrap()
+                .expect("registered")
+                .role
+        }
+    };
+    let boss = user(&store, "Boss").await;
+    user(&store, "worker").await;
+    assert_eq!(
+        role_of("boss").await,
+        Role::Customer,
+        "registered as a customer"
+    );
+
+    let granted = store
+        .set_user_role("BOSS", Role::Admin)
+        .await
+        .unwrap()
+        .expect("found case-insensitively");
+    assert_eq!(
+        (granted.id, granted.username.as_str()),
+        (boss.user_id, "Boss")
+    );
+    assert_eq!(role_of("boss").await, Role::Admin);
+    assert_eq!(
+        role_of("worker").await,
+        Role::Customer,
+        "only the named user"
+    );
+
+    store.set_user_role("boss", Role::Customer).await.unwrap();
+    assert_eq!(role_of("Boss").await, Role::Customer, "withdrawn");
+    store.set_user_role("boss", Role::Admin).await.unwrap();
+    assert_eq!(
+        role_of("boss").await,
+        Role::Admin,
+        "the latest change holds"
+    );
+
+    // A name nobody registered: nothing is written, so registering it later
+    // makes a customer.
+    assert!(
+        store
+            .set_user_role("ghost", Role::Admin)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    user(&store, "ghost").await;
+    assert_eq!(role_of("ghost").await, Role::Customer);
 }

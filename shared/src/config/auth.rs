@@ -1,7 +1,4 @@
-//! Token settings: the JWT secret and claims, who is an admin, who may write
-//! the catalog.
-
-use std::collections::HashSet;
+//! Token settings: the JWT secret and claims, who may write the catalog.
 
 use super::secret::{AwsContext, Check, Secret};
 use super::{Lookup, config_error, parse_num};
@@ -118,14 +115,18 @@ pub(super) fn catalog_write(get: &impl Lookup) -> Result<CatalogWrite, AppError>
     }
 }
 
-/// `ADMIN_USERNAMES`, comma-separated, lower-cased.
-pub(super) fn admin_usernames(get: &impl Lookup) -> HashSet<String> {
-    get("ADMIN_USERNAMES")
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
+/// `ADMIN_USERNAMES` once granted admin by name at login, so whoever
+/// registered a listed name first became an admin. Roles now live on the user
+/// and only an operator's command changes them; a configuration that still
+/// sets it is refused rather than silently leaving its admins without the role.
+pub(super) fn refuse_admin_usernames(get: &impl Lookup) -> Result<(), AppError> {
+    match get("ADMIN_USERNAMES") {
+        Some(names) if !names.trim().is_empty() => Err(config_error(
+            "ADMIN_USERNAMES is no longer read: admins are made by an operator with \
+             `local admin grant <username>` against the store; unset it",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -196,13 +197,11 @@ mod tests {
     }
 
     #[test]
-    fn admins_are_lower_cased_and_catalog_write_is_checked() {
-        let get = lookup(&[
-            ("ADMIN_USERNAMES", " Root, ,ops "),
-            ("CATALOG_WRITE", "admin"),
-        ]);
-        let expected: HashSet<String> = ["root".to_owned(), "ops".to_owned()].into();
-        assert_eq!(admin_usernames(&get), expected);
+    fn admin_names_are_refused_and_catalog_write_is_checked() {
+        let get = lookup(&[("ADMIN_USERNAMES", "root"), ("CATALOG_WRITE", "admin")]);
+        assert!(refuse_admin_usernames(&get).is_err());
+        assert!(refuse_admin_usernames(&lookup(&[("ADMIN_USERNAMES", " ")])).is_ok());
+        assert!(refuse_admin_usernames(&lookup(&[])).is_ok());
         assert_eq!(catalog_write(&get).unwrap(), CatalogWrite::Admin);
         assert!(catalog_write(&lookup(&[("CATALOG_WRITE", "everyone")])).is_err());
     }

@@ -10,7 +10,6 @@ mod postgres;
 mod secret;
 mod sqlite;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 pub use self::auth::{CatalogWrite, DEV_JWT_SECRET, JwtConfig, SecretPolicy};
@@ -29,8 +28,6 @@ pub struct Config {
     /// `REFRESH_TTL_SECONDS`: the lifetime of each refresh token.
     pub refresh_ttl_seconds: u64,
     pub tax_rate_bps: u32,
-    /// Lower-cased usernames that get the `admin` role at login.
-    pub admin_usernames: HashSet<String>,
     pub catalog_write: CatalogWrite,
     pub auto_migrate: bool,
 }
@@ -101,12 +98,12 @@ impl Config {
                 )));
             }
         };
+        auth::refuse_admin_usernames(&get)?;
         Ok(Config {
             db: DbConfig::from_lookup(&get, &aws)?,
             jwt,
             refresh_ttl_seconds: auth::refresh_ttl_seconds(&get)?,
             tax_rate_bps: parse_num(&get, "TAX_RATE_BPS", 1000, 0, 10_000)?,
-            admin_usernames: auth::admin_usernames(&get),
             catalog_write: auth::catalog_write(&get)?,
             auto_migrate,
         })

@@ -97,11 +97,24 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
-/// A user with the stored password hash, for login only.
+/// A user as stored: the password hash (for login only) and the role, which
+/// only an operator changes (`UserRepo::set_user_role`), never a request.
 #[derive(Clone, Debug)]
 pub struct UserRecord {
     pub user: User,
     pub password_hash: String,
+    pub role: Role,
+}
+
+impl UserRecord {
+    /// Who this user acts as once authenticated.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            user_id: self.user.id,
+            username: self.user.username.clone(),
+            role: self.role,
+        }
+    }
 }
 
 /// What `register` hands to the store.

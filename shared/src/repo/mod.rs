@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use crate::config::DbConfig;
 use crate::domain::{
     ClaimOutcome, FailureWindow, IdemClaim, IdemFinish, Invoice, NewInvoice, NewOrder, NewProduct,
-    NewSession, NewUser, Order, Page, PageRequest, Product, ProductPatch, RotateOutcome, Rotation,
-    StatusChange, Timestamp, User, UserRecord,
+    NewSession, NewUser, Order, Page, PageRequest, Product, ProductPatch, Role, RotateOutcome,
+    Rotation, StatusChange, Timestamp, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 
@@ -36,6 +36,11 @@ pub trait UserRepo: Send + Sync {
     async fn register_user(&self, new: &NewUser) -> AppResult<User>;
     /// Finds a user by name, case-insensitively, with the password hash.
     async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>>;
+    /// Gives the user (found by name, case-insensitively) this role: the
+    /// operator's `admin grant|revoke`, never a request. `None` when no such
+    /// user exists: nothing is written, so a name cannot be made an admin
+    /// before someone registers it.
+    async fn set_user_role(&self, username: &str, role: Role) -> AppResult<Option<User>>;
 }
 
 #[async_trait]
@@ -187,14 +192,20 @@ pub struct Bootstrap {
     pub seed: bool,
 }
 
-/// Opens the configured store.
+/// Opens the configured store, migrating and seeding it when `auto_migrate`.
 pub async fn open(config: &DbConfig, auto_migrate: bool) -> AppResult<Arc<dyn Store>> {
-    // Unused in a binary built with no store at all (the authorizer).
-    #[allow(unused_variables)]
     let bootstrap = Bootstrap {
         migrate: auto_migrate,
         seed: auto_migrate,
     };
+    open_with(config, bootstrap).await
+}
+
+/// Opens the configured store with exactly this bootstrap (an operator's
+/// command migrates but never seeds a store it was pointed at).
+// `bootstrap` is unused in a binary built with no store at all (the authorizer).
+#[allow(unused_variables)]
+pub async fn open_with(config: &DbConfig, bootstrap: Bootstrap) -> AppResult<Arc<dyn Store>> {
     match config {
         #[cfg(feature = "sqlite")]
         DbConfig::Sqlite { path } => {

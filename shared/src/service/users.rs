@@ -1,11 +1,10 @@
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::auth::{PasswordHasher, TokenKeys};
 use crate::domain::session::{DEFAULT_REFRESH_TTL_SECONDS, new_session_id};
 use crate::domain::{
-    Identity, NewSession, NewUser, Password, RefreshToken, Role, RotateOutcome, Rotation,
-    Timestamp, User, UserRecord, Username,
+    Identity, NewSession, NewUser, Password, RefreshToken, RotateOutcome, Rotation, Timestamp,
+    User, Username,
 };
 use crate::error::{AppError, AppResult};
 use crate::metrics::{self, Metric};
@@ -15,7 +14,6 @@ pub struct UserService {
     store: Arc<dyn Store>,
     hasher: PasswordHasher,
     tokens: Arc<TokenKeys>,
-    admins: HashSet<String>,
     refresh_ttl_seconds: u64,
 }
 
@@ -30,16 +28,11 @@ pub struct LoginOutcome {
 }
 
 impl UserService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        tokens: Arc<TokenKeys>,
-        admins: HashSet<String>,
-    ) -> UserService {
+    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenKeys>) -> UserService {
         UserService {
             store,
             hasher: PasswordHasher::new(),
             tokens,
-            admins,
             refresh_ttl_seconds: DEFAULT_REFRESH_TTL_SECONDS,
         }
     }
@@ -106,7 +99,8 @@ impl UserService {
             }
             return Err(AppError::InvalidCredentials);
         };
-        let identity = self.identity_of(record);
+        // The role stored on the user: only an operator changes it.
+        let identity = record.identity();
         let session_id = new_session_id()?;
         let refresh_token = RefreshToken::generate()?;
         self.store
@@ -154,7 +148,7 @@ impl UserService {
             .await?
             .filter(|r| r.user.id == owner.user_id)
             .ok_or(AppError::InvalidRefreshToken)?;
-        let identity = self.identity_of(record);
+        let identity = record.identity();
         self.answer(identity, &owner.session_id, next, now).await
     }
 
@@ -175,22 +169,6 @@ impl UserService {
 
     fn refresh_expiry(&self, now: Timestamp) -> Timestamp {
         Timestamp::from_unix(now.unix() + i64::try_from(self.refresh_ttl_seconds).unwrap_or(0))
-    }
-
-    fn identity_of(&self, record: UserRecord) -> Identity {
-        let role = if self
-            .admins
-            .contains(&record.user.username.to_ascii_lowercase())
-        {
-            Role::Admin
-        } else {
-            Role::Customer
-        };
-        Identity {
-            user_id: record.user.id,
-            username: record.user.username,
-            role,
-        }
     }
 
     async fn answer(
@@ -229,10 +207,6 @@ impl UserService {
             .find_user_by_username(username)
             .await?
             .ok_or_else(|| AppError::UserNotFound(username.to_owned()))?;
-        Ok(Identity {
-            user_id: record.user.id,
-            username: record.user.username,
-            role: Role::Customer,
-        })
+        Ok(record.identity())
     }
 }

@@ -31,6 +31,9 @@ pub const LOGIN_FAILURES: &str = "login_failures";
 
 /// The materialised entities, read by key.
 pub const USERS: &str = "users";
+/// Role changes (an operator's `admin grant|revoke`): the highest version per
+/// user is its role; a user with no row is a customer.
+pub const USER_ROLES: &str = "user_roles";
 pub const PRODUCTS: &str = "products";
 pub const ORDERS: &str = "orders";
 pub const INVOICES: &str = "invoices";
@@ -69,6 +72,12 @@ pub const SCHEMA: &[&str] = &[
         password_hash String,
         created_at DateTime('UTC')
     ) ENGINE = ReplacingMergeTree ORDER BY name_key",
+    // Versions come from the id log, so a later change has a higher one.
+    "CREATE TABLE IF NOT EXISTS user_roles (
+        user_id Int64,
+        version Int64,
+        role String
+    ) ENGINE = MergeTree ORDER BY (user_id, version)",
     // A product is its creation row (version 0, every field set) plus one row
     // per partial update (only the changed fields set); the current product is
     // the latest non-NULL value of each field (argMax skips NULLs).
@@ -227,6 +236,13 @@ pub fn user_by_name_key(name_key: &str) -> String {
         "SELECT id, username, password_hash, toUnixTimestamp(created_at) AS created_s
          FROM users WHERE name_key = {} LIMIT 1",
         lit(name_key)
+    )
+}
+
+/// The role of a user, from its latest change; no row when it never changed.
+pub fn role_of(user_id: i64) -> String {
+    format!(
+        "SELECT argMax(role, version) AS role FROM user_roles WHERE user_id = {user_id} GROUP BY user_id"
     )
 }
 
@@ -467,6 +483,14 @@ pub fn catalogue() -> Vec<Example> {
         // Positions follow append order, whatever the tokens' values.
         check("id_positions", id_positions(&[8, 7]), r#"{"tokens":[7,8],"positions":[1,3]}"#),
         ex("user_by_name_key", user_by_name_key("alice")),
+        ins(
+            "role",
+            USER_ROLES,
+            r#"{"user_id":1,"version":9,"role":"admin"}
+{"user_id":1,"version":4,"role":"customer"}"#,
+        ),
+        check("role_of", role_of(1), r#"{"role":"admin"}"#),
+        check("role_of_none", role_of(2), ""),
         // Each field from the latest version that set it.
         check(
             "product_by_id",

@@ -1,13 +1,15 @@
 //! `UserRepo` on ClickHouse: a registration claims the lower-cased name;
 //! the first claim wins and writes the user, a loser helps write the
-//! winner's user (if missing) and answers `UsernameTaken`.
+//! winner's user (if missing) and answers `UsernameTaken`. A role change is a
+//! versioned row in `user_roles` (no contention: an operator's command).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use super::rows::{UserOut, UserRow, from_json, seconds, to_json};
 use super::sql;
 use super::store::ClickHouseStore;
-use crate::domain::{NewUser, Timestamp, User, UserRecord};
+use crate::domain::{NewUser, Role, Timestamp, User, UserRecord};
 use crate::error::{AppError, AppResult};
 use crate::repo::UserRepo;
 
@@ -52,18 +54,67 @@ impl UserRepo for ClickHouseStore {
     }
 
     async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>> {
-        let found: Option<UserOut> = self
-            .ready()
+        let Some(found) = self.user_by_name(username).await? else {
+            return Ok(None);
+        };
+        let role = self.role_of(found.id).await?;
+        Ok(Some(UserRecord {
+            user: found.user(),
+            password_hash: found.password_hash,
+            role,
+        }))
+    }
+
+    async fn set_user_role(&self, username: &str, role: Role) -> AppResult<Option<User>> {
+        let Some(found) = self.user_by_name(username).await? else {
+            return Ok(None);
+        };
+        let version = self.allocate_ids(1).await?[0];
+        let row = RoleRow {
+            user_id: found.id,
+            version,
+            role: role.as_str(),
+        };
+        self.http().insert(sql::USER_ROLES, &[row]).await?;
+        Ok(Some(found.user()))
+    }
+}
+
+impl ClickHouseStore {
+    async fn user_by_name(&self, username: &str) -> AppResult<Option<UserOut>> {
+        self.ready()
             .await?
             .select_one(&sql::user_by_name_key(&username.to_ascii_lowercase()))
-            .await?;
-        Ok(found.map(|u| UserRecord {
-            user: User {
-                id: u.id,
-                username: u.username,
-                created_at: Timestamp::from_unix(u.created_s),
-            },
-            password_hash: u.password_hash,
-        }))
+            .await
+    }
+
+    async fn role_of(&self, user_id: i64) -> AppResult<Role> {
+        #[derive(Deserialize)]
+        struct Latest {
+            role: String,
+        }
+        let latest: Option<Latest> = self.http().select_one(&sql::role_of(user_id)).await?;
+        match latest {
+            None => Ok(Role::Customer),
+            Some(l) => Role::parse(&l.role)
+                .ok_or_else(|| AppError::internal(format!("unknown role {:?} stored", l.role))),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RoleRow {
+    user_id: i64,
+    version: i64,
+    role: &'static str,
+}
+
+impl UserOut {
+    fn user(&self) -> User {
+        User {
+            id: self.id,
+            username: self.username.clone(),
+            created_at: Timestamp::from_unix(self.created_s),
+        }
     }
 }

@@ -11,8 +11,8 @@ use super::keys::{self, Key};
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{
-    Invoice, InvoiceStatus, NewInvoice, NewOrder, NewProduct, NewUser, Order, Product, Timestamp,
-    User, UserRecord,
+    Invoice, InvoiceStatus, NewInvoice, NewOrder, NewProduct, NewUser, Order, Product, Role,
+    Timestamp, User, UserRecord,
 };
 use crate::error::AppResult;
 use crate::repo::codec;
@@ -40,18 +40,29 @@ pub(super) fn user_item(id: i64, new: &NewUser) -> Item {
             ("username", s(new.username.as_str())),
             ("password_hash", s(&new.password_hash)),
             ("created_at", n(new.created_at.unix())),
+            ("role", s(Role::Customer.as_str())),
         ],
     )
 }
 
-pub(super) fn user_record(user: &Item) -> AppResult<UserRecord> {
+pub(super) fn user(item: &Item) -> AppResult<User> {
+    Ok(User {
+        id: num(item, "id")?,
+        username: text(item, "username")?,
+        created_at: time(item, "created_at")?,
+    })
+}
+
+pub(super) fn user_record(item: &Item) -> AppResult<UserRecord> {
+    // Users registered before roles were stored have no `role`: customers.
+    let role = match item.get("role") {
+        None => Role::Customer,
+        Some(_) => Role::parse(&text(item, "role")?).ok_or_else(|| corrupt("role"))?,
+    };
     Ok(UserRecord {
-        user: User {
-            id: num(user, "id")?,
-            username: text(user, "username")?,
-            created_at: time(user, "created_at")?,
-        },
-        password_hash: text(user, "password_hash")?,
+        user: user(item)?,
+        password_hash: text(item, "password_hash")?,
+        role,
     })
 }
 

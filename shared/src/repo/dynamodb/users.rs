@@ -4,12 +4,15 @@
 
 use async_trait::async_trait;
 
-use super::attributes::{corrupt, num};
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::attributes::{corrupt, num, s};
+use super::errors::store_error;
 use super::ids::{self, ID_ATTEMPTS};
-use super::items::{user_item, user_record, username_guard};
+use super::items::{user, user_item, user_record, username_guard};
 use super::keys::Key;
 use super::store::DynamoDbStore;
-use crate::domain::{NewUser, User, UserRecord};
+use crate::domain::{NewUser, Role, User, UserRecord};
 use crate::error::{AppError, AppResult};
 use crate::repo::UserRepo;
 
@@ -42,18 +45,54 @@ impl UserRepo for DynamoDbStore {
     }
 
     async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>> {
-        // The same normalisation as `Username::normalized`, for any input.
-        let Some(guard) = self
-            .get(Key::username(&username.to_ascii_lowercase()))
-            .await?
-        else {
+        let Some(id) = self.user_id_of(username).await? else {
             return Ok(None);
         };
-        let id = num(&guard, "user_id")?;
         // Both items are written in one transaction: a guard without its user is corruption.
         match self.get(Key::user(id)).await? {
             Some(user) => user_record(&user).map(Some),
             None => Err(corrupt("user of a username")),
         }
+    }
+
+    async fn set_user_role(&self, username: &str, role: Role) -> AppResult<Option<User>> {
+        let Some(id) = self.user_id_of(username).await? else {
+            return Ok(None);
+        };
+        let result = self
+            .ready()
+            .await?
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Key::user(id).item()))
+            .update_expression("SET #role = :role")
+            // A guard without its user is corruption; never create a fragment of one.
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", s(role.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.as_ref().map(user).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(corrupt("user of a username"))
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}
+
+impl DynamoDbStore {
+    /// The id the username's guard points at, if the name is registered.
+    async fn user_id_of(&self, username: &str) -> AppResult<Option<i64>> {
+        // The same normalisation as `Username::normalized`, for any input.
+        self.get(Key::username(&username.to_ascii_lowercase()))
+            .await?
+            .map(|guard| num(&guard, "user_id"))
+            .transpose()
     }
 }

@@ -27,6 +27,8 @@ pub trait Dialect: Database {
     const DRIVER: &'static str;
     /// `SELECT` a user (with the password hash) by name in any letter case.
     const USER_BY_NAME: &'static str;
+    /// Sets the role (`$2`) of the user named `$1`, returning the user.
+    const SET_USER_ROLE: &'static str;
     /// `SELECT` the products whose ids are in the `IdList` bound as `$1`.
     const PRODUCTS_BY_IDS: &'static str;
     /// Compare-and-set of an invoice's status (`$1` the new one, `$4` the one
@@ -68,6 +70,11 @@ macro_rules! dialect {
                 user_columns!(),
                 " FROM users WHERE ",
                 $username_matches
+            );
+            const SET_USER_ROLE: &'static str = concat!(
+                "UPDATE users SET role = $2 WHERE ",
+                $username_matches,
+                " RETURNING id, username, created_at"
             );
             const PRODUCTS_BY_IDS: &'static str = concat!(
                 "SELECT ",

@@ -62,7 +62,7 @@ macro_rules! for_each_database {
 /// `concat!` can build `&'static str` statements from them).
 macro_rules! user_columns {
     () => {
-        "id, username, password_hash, created_at"
+        "id, username, password_hash, created_at, role"
     };
 }
 macro_rules! product_columns {

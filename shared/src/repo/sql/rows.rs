@@ -7,7 +7,9 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use super::dialect::JsonDoc;
 use crate::domain::invoice::invoice_number;
 use crate::domain::order::ORDER_STATUS_PENDING;
-use crate::domain::{Invoice, InvoiceStatus, Money, Order, Product, Timestamp, User, UserRecord};
+use crate::domain::{
+    Invoice, InvoiceStatus, Money, Order, Product, Role, Timestamp, User, UserRecord,
+};
 use crate::error::{AppError, AppResult};
 use crate::repo::codec;
 
@@ -66,12 +68,21 @@ pub(super) fn id(row: &impl Columns) -> AppResult<i64> {
 
 pub(super) fn user_record(row: &impl Columns) -> AppResult<UserRecord> {
     Ok(UserRecord {
-        user: User {
-            id: row.int("id")?,
-            username: row.text("username")?,
-            created_at: row.time("created_at")?,
-        },
+        user: user(row)?,
         password_hash: row.text("password_hash")?,
+        role: role(&row.text("role")?)?,
+    })
+}
+
+fn role(text: &str) -> AppResult<Role> {
+    Role::parse(text).ok_or_else(|| AppError::internal(format!("unknown role {text:?} stored")))
+}
+
+pub(super) fn user(row: &impl Columns) -> AppResult<User> {
+    Ok(User {
+        id: row.int("id")?,
+        username: row.text("username")?,
+        created_at: row.time("created_at")?,
     })
 }
 

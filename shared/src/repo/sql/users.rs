@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::dialect::Dialect;
 use super::{SqlStore, is_unique_violation, rows, store_error};
-use crate::domain::{NewUser, User, UserRecord};
+use crate::domain::{NewUser, Role, User, UserRecord};
 use crate::error::{AppError, AppResult};
 use crate::repo::UserRepo;
 
@@ -37,6 +37,13 @@ macro_rules! user_repo {
             async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>> {
                 let query = sqlx::query(Db::USER_BY_NAME).bind(username);
                 self.fetch_optional(query, rows::user_record).await
+            }
+
+            async fn set_user_role(&self, username: &str, role: Role) -> AppResult<Option<User>> {
+                let query = sqlx::query(Db::SET_USER_ROLE)
+                    .bind(username)
+                    .bind(role.as_str());
+                self.fetch_optional(query, rows::user).await
             }
         }
     };
