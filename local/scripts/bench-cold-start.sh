@@ -4,8 +4,13 @@
 # only), timed from process exec to its first response, next to a hello-world
 # lambda_http function built with the same release profile.
 # Usage: local/scripts/bench-cold-start.sh [--runs N] [--max-ratio R] [--no-build]
+#                                          [--driver D] [--reach-store]
 #   --no-build  uses the artifacts already in target/lambda (else it runs
 #               local/scripts/lambda-build.sh first, which is a no-op when fresh)
+#   --driver postgres-tls --reach-store
+#               first requests that reach PostgreSQL over verified TLS: the
+#               local server (started if need be), database bench_cold_start,
+#               sslmode=verify-full with the CA that signed its certificate
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,6 +25,18 @@ done
 if [ "$build" = 1 ]; then
     step "release artifacts (local/scripts/lambda-build.sh)"
     local/scripts/lambda-build.sh
+fi
+
+if [[ " $* " == *" postgres-tls "* ]]; then
+    # shellcheck source=services/postgres.sh
+    source local/scripts/services/postgres.sh
+    ensure_postgres
+    ca="${TEST_POSTGRES_CA:-$(postgres_test_ca)}"
+    step "database bench_cold_start on the local PostgreSQL, reached over TLS (CA $ca)"
+    psql -q -h 127.0.0.1 -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'bench_cold_start'" | grep -q 1 ||
+        psql -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE bench_cold_start"
+    export BENCH_DATABASE_URL="postgres://postgres@localhost:5432/bench_cold_start?sslmode=verify-full&sslrootcert=$ca"
 fi
 
 step "cold start: exec -> first response, per function and for hello-world"

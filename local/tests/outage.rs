@@ -2,7 +2,9 @@
 //! service and PostgreSQL cuts every connection and refuses new ones), the
 //! service answers 503 JSON errors quickly instead of hanging, `/health` says
 //! degraded, and when the database is back the service recovers by itself
-//! with every row written before the outage intact.
+//! with every row written before the outage intact. Both shapes of the
+//! PostgreSQL store: the dev server's pool, and the one held connection it
+//! uses on Lambda (`DB_MAX_CONNECTIONS=1`).
 
 mod support;
 
@@ -15,6 +17,16 @@ use support::{DevServer, TEST_PASSWORD, assert_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
+    outage_then_recovery("3").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_one_held_connection_too() {
+    outage_then_recovery("1").await;
+}
+
+/// The outage and the recovery, with `DB_MAX_CONNECTIONS` = `connections`.
+async fn outage_then_recovery(connections: &str) {
     let (name, url) = contract::fresh::postgres::fresh_database("outage").await;
     let upstream = url::Url::parse(&url).unwrap();
     let upstream_addr = format!(
@@ -39,6 +51,7 @@ async fn postgres_outage_gives_503s_then_recovers_with_data_intact() {
             ("DB_DRIVER", "postgres"),
             ("DATABASE_URL", via_proxy.as_str()),
             ("DB_CONNECT_TIMEOUT_MS", "1000"),
+            ("DB_MAX_CONNECTIONS", connections),
         ],
         &[],
         cleanup,

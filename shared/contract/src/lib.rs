@@ -16,7 +16,7 @@ pub mod fresh;
 mod harness;
 pub mod tls;
 
-mod fixtures;
+pub mod fixtures;
 
 pub mod catalog;
 pub mod idempotency;

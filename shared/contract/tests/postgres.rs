@@ -1,5 +1,6 @@
 //! The repository contract suite against a real PostgreSQL server, each test in
-//! its own fresh database, dropped afterwards.
+//! its own fresh database, dropped afterwards; twice: on a pool (the dev
+//! server's shape) and on one held connection (Lambda's, `DB_MAX_CONNECTIONS=1`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +11,18 @@ use shared::config::PostgresConfig;
 use shared::repo::Bootstrap;
 use shared::repo::postgres::PostgresStore;
 
-async fn harness() -> Harness {
+async fn pooled() -> Harness {
+    harness(5).await
+}
+
+async fn held() -> Harness {
+    harness(1).await
+}
+
+async fn harness(max_connections: u32) -> Harness {
     let (name, url) = fresh_database("contract").await;
     let config = PostgresConfig {
-        max_connections: 5,
+        max_connections,
         connect_timeout: Duration::from_secs(5),
         statement_timeout: Duration::from_secs(10),
         ..PostgresConfig::from_url(url)
@@ -34,4 +43,10 @@ async fn harness() -> Harness {
     }
 }
 
-contract::contract_cases!(harness);
+mod pool {
+    contract::contract_cases!(crate::pooled);
+}
+
+mod one_held_connection {
+    contract::contract_cases!(crate::held);
+}

@@ -28,6 +28,17 @@ pub struct PostgresConfig {
     pub statement_timeout: Duration,
 }
 
+/// One held connection on Lambda, where an execution environment serves one
+/// request at a time (Lambda sets `AWS_LAMBDA_FUNCTION_NAME`); a pool of 3
+/// elsewhere (the dev server serves requests concurrently).
+fn default_connections(get: &impl Lookup) -> u32 {
+    if get("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        1
+    } else {
+        3
+    }
+}
+
 /// libpq's `sslmode`, less `allow`: whether to use TLS and what to verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SslMode {
@@ -203,7 +214,7 @@ pub(super) fn postgres_config(
         password,
         ssl_mode,
         ssl_root_cert,
-        max_connections: parse_num(get, "DB_MAX_CONNECTIONS", 3, 1, 100)?,
+        max_connections: parse_num(get, "DB_MAX_CONNECTIONS", default_connections(get), 1, 100)?,
         connect_timeout: Duration::from_millis(parse_num(
             get,
             "DB_CONNECT_TIMEOUT_MS",
@@ -263,6 +274,16 @@ mod tests {
         let map: HashMap<&str, &str> = pairs.iter().copied().collect();
         let get = |k: &str| map.get(k).map(|v| v.to_string());
         postgres_config(&get, &AwsContext::from_lookup(&get))
+    }
+
+    #[test]
+    fn one_held_connection_on_lambda_a_pool_elsewhere() {
+        let url = ("DATABASE_URL", "postgres://app@db/shop");
+        assert_eq!(postgres(&[url]).unwrap().max_connections, 3);
+        let lambda = ("AWS_LAMBDA_FUNCTION_NAME", "orders");
+        assert_eq!(postgres(&[url, lambda]).unwrap().max_connections, 1);
+        let set = ("DB_MAX_CONNECTIONS", "4");
+        assert_eq!(postgres(&[url, lambda, set]).unwrap().max_connections, 4);
     }
 
     #[test]

@@ -143,10 +143,7 @@ impl DynamoDbStore {
     /// longer holds the key.
     async fn complete_key(&self, claim: &IdemClaim, response: &StoredResponse) -> AppResult<bool> {
         let finish = self.finish_item(claim, response)?;
-        Ok(self
-            .transact_once(vec![finish], &claim.token)
-            .await?
-            .is_ok())
+        Ok(self.transact(vec![finish]).await?.is_ok())
     }
 
     async fn release_key(&self, claim: &IdemClaim) -> AppResult<()> {

@@ -40,7 +40,7 @@ impl InvoiceRepo for DynamoDbStore {
                 // With a key, its remembered response joins the transaction.
                 Some(idem) => {
                     writes.push(self.finish_item(idem.claim, &(idem.render)(&created))?);
-                    self.transact_once(writes, &idem.claim.token).await?
+                    self.transact(writes).await?
                 }
                 None => self.transact(writes).await?,
             };

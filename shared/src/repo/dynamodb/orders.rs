@@ -33,10 +33,7 @@ impl OrderRepo for DynamoDbStore {
             // With a key: the order and its remembered response in one transaction.
             let finish = self.finish_item(idem.claim, &(idem.render)(&order))?;
             match self
-                .transact_once(
-                    vec![self.put_new(order_item(id, new))?, finish],
-                    &idem.claim.token,
-                )
+                .transact(vec![self.put_new(order_item(id, new))?, finish])
                 .await?
             {
                 Ok(()) => return Ok(order),

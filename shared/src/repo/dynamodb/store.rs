@@ -95,35 +95,25 @@ impl DynamoDbStore {
 
     /// Runs a transaction. `Ok(Err(i))` when it was cancelled because the
     /// condition of item `i` failed: a domain outcome for the caller to map.
+    ///
+    /// Every call carries a fresh ClientRequestToken (the SDK fills one in:
+    /// the API model marks the field an idempotency token), which the SDK's
+    /// retries of this call repeat. DynamoDB answers a repeat of a request it
+    /// already ran (within 10 minutes) with success, without running it again,
+    /// so a transaction that committed but whose response was lost is not, on
+    /// the retry, cancelled by its own writes' conditions (which would read as
+    /// "username taken" or "key in use"). A caller's next attempt with other
+    /// items (a fresh id) is another call with another token. Proved by
+    /// `contract/tests/dynamodb_lost_response.rs`.
     pub(super) async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
-    ) -> AppResult<Result<(), usize>> {
-        self.transact_with(items, None).await
-    }
-
-    /// `transact` with a ClientRequestToken: DynamoDB answers a repeat of the
-    /// same request within 10 minutes with success, without running it again,
-    /// so the SDK's retry of a transaction that succeeded is not an error.
-    pub(super) async fn transact_once(
-        &self,
-        items: Vec<TransactWriteItem>,
-        token: &str,
-    ) -> AppResult<Result<(), usize>> {
-        self.transact_with(items, Some(token)).await
-    }
-
-    async fn transact_with(
-        &self,
-        items: Vec<TransactWriteItem>,
-        token: Option<&str>,
     ) -> AppResult<Result<(), usize>> {
         let result = self
             .client()
             .await?
             .transact_write_items()
             .set_transact_items(Some(items))
-            .set_client_request_token(token.map(str::to_owned))
             .send()
             .await;
         match result {

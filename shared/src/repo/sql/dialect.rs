@@ -39,6 +39,10 @@ pub trait Dialect: Database {
     const TRANSIENT_CODES: &'static [&'static str];
     /// ...and code prefixes (classes) that mean the same.
     const TRANSIENT_CLASSES: &'static [&'static str];
+    /// A statement that, run first in the idempotency claim's own
+    /// transaction, lets its commit skip the wait for the disk (see
+    /// `idempotency`); `None` runs the claim as one statement.
+    const CLAIM_COMMIT: Option<&'static str>;
 
     /// This dialect's migrations, `migrations/<dialect>`.
     fn migrator() -> &'static Migrator;
@@ -61,7 +65,8 @@ macro_rules! dialect {
         id_in_list: $id_in_list:literal,
         append_to_history: $append_to_history:literal,
         transient_codes: [$($code:literal),* $(,)?],
-        transient_classes: [$($class:literal),* $(,)?] $(,)?
+        transient_classes: [$($class:literal),* $(,)?],
+        claim_commit: $claim_commit:expr $(,)?
     }) => {
         impl Dialect for $db {
             const DRIVER: &'static str = $driver;
@@ -90,6 +95,7 @@ macro_rules! dialect {
             );
             const TRANSIENT_CODES: &'static [&'static str] = &[$($code),*];
             const TRANSIENT_CLASSES: &'static [&'static str] = &[$($class),*];
+            const CLAIM_COMMIT: Option<&'static str> = $claim_commit;
 
             fn migrator() -> &'static Migrator {
                 static MIGRATOR: Migrator = sqlx::migrate!($migrations);
@@ -111,6 +117,8 @@ dialect!(sqlx::Sqlite {
     // SQLITE_BUSY, SQLITE_LOCKED and their extended codes.
     transient_codes: ["5", "6", "261", "262", "517"],
     transient_classes: [],
+    // WAL with synchronous=NORMAL: no commit waits for the disk already.
+    claim_commit: None,
 });
 
 #[cfg(feature = "postgres")]
@@ -126,6 +134,7 @@ dialect!(sqlx::Postgres {
     // connect now, statement timeout; class 08: connection exceptions.
     transient_codes: ["40001", "40P01", "57P01", "57P02", "57P03", "57014"],
     transient_classes: ["08"],
+    claim_commit: Some("SET LOCAL synchronous_commit = off"),
 });
 
 /// A JSON document stored on its parent row (order lines, invoice lines,

@@ -36,39 +36,43 @@ macro_rules! invoice_repo {
                 .bind(new.total.cents())
                 .bind(new.created_at)
                 .bind(new.due_date);
-                let mut tx = self
-                    .pool()
-                    .await?
-                    .begin()
-                    .await
-                    .map_err(store_error::<Db>)?;
-                let inserted = query
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                let result = match inserted {
-                    Some(row) => (rows::invoice(&row)?, true),
-                    None => {
-                        // Lost the race: the winner's row is committed (the
-                        // insert waited for it); read it in this transaction.
-                        let row = sqlx::query(concat!(
-                            "SELECT ",
-                            invoice_columns!(),
-                            " FROM invoices WHERE order_id = $1"
-                        ))
-                        .bind(new.order_id)
+                let mut conn = self.conn().await?;
+                let created = async {
+                    let mut tx = sqlx::Connection::begin(&mut *conn)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                    let inserted = query
                         .fetch_optional(&mut *tx)
                         .await
-                        .map_err(store_error::<Db>)?
-                        .ok_or_else(|| {
-                            AppError::internal("invoice insert conflicted but no invoice found")
-                        })?;
-                        (rows::invoice(&row)?, false)
-                    }
-                };
-                SqlStore::<Db>::finish_in(&mut tx, idem, &result).await?;
-                tx.commit().await.map_err(store_error::<Db>)?;
-                Ok(result)
+                        .map_err(store_error::<Db>)?;
+                    let result = match inserted {
+                        Some(row) => (rows::invoice(&row)?, true),
+                        None => {
+                            // Lost the race: the winner's row is committed (the
+                            // insert waited for it); read it in this transaction.
+                            let row = sqlx::query(concat!(
+                                "SELECT ",
+                                invoice_columns!(),
+                                " FROM invoices WHERE order_id = $1"
+                            ))
+                            .bind(new.order_id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(store_error::<Db>)?
+                            .ok_or_else(|| {
+                                AppError::internal("invoice insert conflicted but no invoice found")
+                            })?;
+                            (rows::invoice(&row)?, false)
+                        }
+                    };
+                    SqlStore::<Db>::finish_in(&mut tx, idem, &result).await?;
+                    tx.commit().await.map_err(store_error::<Db>)?;
+                    Ok(result)
+                }
+                .await;
+                // Any failure inside the transaction: the connection is not reused.
+                conn.finished(created.is_ok());
+                created
             }
 
             async fn get_invoice(&self, id: i64) -> AppResult<Option<Invoice>> {

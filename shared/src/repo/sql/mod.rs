@@ -30,6 +30,8 @@ use sqlx::{Database, Pool};
 use tokio::sync::OnceCell;
 
 use super::{Bootstrap, Store};
+
+pub(super) mod conn;
 use crate::domain::{Page, PageRequest, Timestamp};
 use crate::error::{AppError, AppResult};
 use crate::sample;
@@ -109,6 +111,8 @@ type Prepare<D> = Box<
 /// A repository over one SQL database: `SqliteStore` or `PostgresStore`.
 pub struct SqlStore<D: Database> {
     pool: Pool<D>,
+    /// With a single connection (see `conn`), where it is kept.
+    held: Option<conn::Slot<D>>,
     bootstrap: Bootstrap,
     prepare: Option<Prepare<D>>,
     /// Set once the bootstrap has run; a failed one is retried on next use.
@@ -116,9 +120,15 @@ pub struct SqlStore<D: Database> {
 }
 
 impl<D: Database> SqlStore<D> {
-    fn new(pool: Pool<D>, bootstrap: Bootstrap, prepare: Option<Prepare<D>>) -> Self {
+    fn new(
+        pool: Pool<D>,
+        held: Option<conn::Slot<D>>,
+        bootstrap: Bootstrap,
+        prepare: Option<Prepare<D>>,
+    ) -> Self {
         SqlStore {
             pool,
+            held,
             bootstrap,
             prepare,
             ready: OnceCell::new(),
@@ -184,16 +194,25 @@ macro_rules! store {
                 Ok(&self.pool)
             }
 
+            /// A connection for one unit of work, once the store is
+            /// bootstrapped: the held one or one from the pool (`conn`).
+            pub(super) async fn conn(&self) -> AppResult<conn::Conn<Db>> {
+                let pool = self.pool().await?;
+                conn::Conn::acquire(pool, self.held.as_ref())
+                    .await
+                    .map_err(store_error::<Db>)
+            }
+
             /// Runs `query` and maps the row it returns.
             pub(super) async fn fetch_one<T>(
                 &self,
                 query: SqlQuery<'_, Db>,
                 map: MapRow<Db, T>,
             ) -> AppResult<T> {
-                let row = query
-                    .fetch_one(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
+                let mut conn = self.conn().await?;
+                let result = query.fetch_one(&mut *conn).await;
+                conn.settle(&result);
+                let row = result.map_err(store_error::<Db>)?;
                 map(&row)
             }
 
@@ -203,10 +222,10 @@ macro_rules! store {
                 query: SqlQuery<'_, Db>,
                 map: MapRow<Db, T>,
             ) -> AppResult<Option<T>> {
-                let row = query
-                    .fetch_optional(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
+                let mut conn = self.conn().await?;
+                let result = query.fetch_optional(&mut *conn).await;
+                conn.settle(&result);
+                let row = result.map_err(store_error::<Db>)?;
                 row.as_ref().map(map).transpose()
             }
 
@@ -216,10 +235,10 @@ macro_rules! store {
                 query: SqlQuery<'_, Db>,
                 map: MapRow<Db, T>,
             ) -> AppResult<Vec<T>> {
-                let rows = query
-                    .fetch_all(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
+                let mut conn = self.conn().await?;
+                let result = query.fetch_all(&mut *conn).await;
+                conn.settle(&result);
+                let rows = result.map_err(store_error::<Db>)?;
                 rows.iter().map(map).collect()
             }
 
@@ -249,10 +268,10 @@ macro_rules! store {
             }
 
             async fn ping(&self) -> AppResult<()> {
-                sqlx::query("SELECT 1")
-                    .execute(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
+                let mut conn = self.conn().await?;
+                let result = sqlx::query("SELECT 1").execute(&mut *conn).await;
+                conn.settle(&result);
+                result.map_err(store_error::<Db>)?;
                 Ok(())
             }
         }

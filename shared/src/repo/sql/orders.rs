@@ -34,17 +34,21 @@ macro_rules! order_repo {
                 .bind(new.total.cents())
                 .bind(ORDER_STATUS_PENDING)
                 .bind(new.created_at);
-                let mut tx = self
-                    .pool()
-                    .await?
-                    .begin()
-                    .await
-                    .map_err(store_error::<Db>)?;
-                let row = query.fetch_one(&mut *tx).await.map_err(store_error::<Db>)?;
-                let order = rows::order(&row)?;
-                SqlStore::<Db>::finish_in(&mut tx, idem, &order).await?;
-                tx.commit().await.map_err(store_error::<Db>)?;
-                Ok(order)
+                let mut conn = self.conn().await?;
+                let placed = async {
+                    let mut tx = sqlx::Connection::begin(&mut *conn)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                    let row = query.fetch_one(&mut *tx).await.map_err(store_error::<Db>)?;
+                    let order = rows::order(&row)?;
+                    SqlStore::<Db>::finish_in(&mut tx, idem, &order).await?;
+                    tx.commit().await.map_err(store_error::<Db>)?;
+                    Ok(order)
+                }
+                .await;
+                // Any failure inside the transaction: the connection is not reused.
+                conn.finished(placed.is_ok());
+                placed
             }
 
             async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {

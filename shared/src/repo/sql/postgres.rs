@@ -1,5 +1,6 @@
-//! Opening the PostgreSQL store, fit for Lambda: a small pool (a few
-//! connections per instance), created lazily on first use, with short connect
+//! Opening the PostgreSQL store, fit for Lambda: one held connection per
+//! instance there (`DB_MAX_CONNECTIONS=1`, its default on Lambda) or a small
+//! pool elsewhere, created lazily on first use, with short connect
 //! and statement timeouts; migrations (serialised by sqlx's advisory lock) and
 //! seeding run on the first request that needs the store (`SqlStore::pool`),
 //! not at cold start. Atomicity comes from the database: unique indexes,
@@ -34,6 +35,10 @@ impl SqlStore<Postgres> {
             // connection that died with the server is replaced after one 503.
             .test_before_acquire(false)
             .connect_lazy_with(options);
+        // A pool of one is a held connection: no pool, so no ping on every
+        // release (see `conn`). One connection per Lambda environment, which
+        // serves one request at a time, is the default there.
+        let held = (config.max_connections == 1).then(super::conn::slot);
         let config = config.clone();
         let prepare: super::Prepare<Postgres> = Box::new(move |pool| {
             let config = config.clone();
@@ -42,6 +47,6 @@ impl SqlStore<Postgres> {
                 Ok(())
             })
         });
-        Ok(SqlStore::new(pool, bootstrap, Some(prepare)))
+        Ok(SqlStore::new(pool, held, bootstrap, Some(prepare)))
     }
 }

@@ -53,7 +53,7 @@ impl SqlStore<Sqlite> {
             .connect_with(options)
             .await
             .map_err(store_error::<Sqlite>)?;
-        let store = SqlStore::new(pool, bootstrap, None);
+        let store = SqlStore::new(pool, None, bootstrap, None);
         // Bootstrap now, under the lock, rather than on first use.
         store.pool().await?;
         drop(bootstrap_lock);

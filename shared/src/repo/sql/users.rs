@@ -13,6 +13,7 @@ macro_rules! user_repo {
         #[async_trait]
         impl UserRepo for SqlStore<Db> {
             async fn register_user(&self, new: &NewUser) -> AppResult<User> {
+                let mut conn = self.conn().await?;
                 let result = sqlx::query(
                     "INSERT INTO users (username, password_hash, created_at) \
                      VALUES ($1, $2, $3) RETURNING id",
@@ -20,8 +21,9 @@ macro_rules! user_repo {
                 .bind(new.username.as_str())
                 .bind(&new.password_hash)
                 .bind(new.created_at)
-                .fetch_one(self.pool().await?)
+                .fetch_one(&mut *conn)
                 .await;
+                conn.settle(&result);
                 match result {
                     Ok(row) => Ok(User {
                         id: rows::id(&row)?,
