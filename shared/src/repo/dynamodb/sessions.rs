@@ -174,9 +174,10 @@ impl SessionRepo for DynamoDbStore {
             TransactWriteItem::builder().update(extend).build(),
             TransactWriteItem::builder().put(next).build(),
         ];
-        // The request token makes the SDK's retry of a transaction that did
-        // commit (its answer lost) a success, not a failed condition.
-        match self.transact_once(items, &rotation.next[..36]).await? {
+        // `transact` gives each call its own ClientRequestToken, so the SDK's
+        // retry of a rotation that committed (its answer lost) is a success,
+        // not a failed condition on the token it has just spent.
+        match self.transact(items).await? {
             Ok(()) => {}
             // Spent meanwhile (a concurrent rotation won), or expired.
             Err(0) => {
