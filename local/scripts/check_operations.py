@@ -24,8 +24,9 @@ ACCESS_LOG_FIELDS = {
     "requestTime": "$context.requestTime",
     "authorizerError": "$context.authorizer.error",
 }
-# Routes that must have throttling of their own (each argon2id hash is ~30 ms of CPU).
-THROTTLED_ROUTES = ["POST /register", "POST /login"]
+# Routes that must have throttling of their own: each argon2id hash is ~30 ms
+# of CPU, and a refresh is public and writes to the store.
+THROTTLED_ROUTES = ["POST /register", "POST /login", "POST /token/refresh"]
 
 
 def number_parameter(doc, value, what):

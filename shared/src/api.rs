@@ -34,7 +34,7 @@ pub struct Registered {
     pub user: User,
 }
 
-/// `200` of `POST /login`.
+/// `200` of `POST /login` and `POST /token/refresh`.
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedIn {
@@ -47,7 +47,32 @@ pub struct LoggedIn {
     /// Seconds until the token expires.
     #[cfg_attr(feature = "openapi", schema(example = 3600))]
     pub expires_in: u64,
+    /// Opaque; `POST /token/refresh` trades it for new tokens, once.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "q3pY0n7k0Jt9m1m4d0c2Jc8pLQn4mJ1bQ2a3s4d5f6g")
+    )]
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    #[cfg_attr(feature = "openapi", schema(example = 2592000))]
+    pub refresh_expires_in: u64,
     pub user: LoginUser,
+}
+
+/// `POST /token/refresh` and `POST /logout`.
+#[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefreshRequest {
+    /// A refresh token from login or from the last refresh (43 characters of
+    /// URL-safe base64).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            example = "q3pY0n7k0Jt9m1m4d0c2Jc8pLQn4mJ1bQ2a3s4d5f6g",
+            pattern = "^[A-Za-z0-9_-]{43}$"
+        )
+    )]
+    pub refresh_token: String,
 }
 
 /// Who logged in.

@@ -34,7 +34,8 @@ impl App {
     pub fn with_store(config: Config, store: Arc<dyn Store>) -> App {
         let tokens = Arc::new(TokenKeys::new(&config.jwt));
         App {
-            users: UserService::new(store.clone(), tokens.clone()),
+            users: UserService::new(store.clone(), tokens.clone())
+                .with_refresh_ttl(config.refresh_ttl_seconds),
             products: ProductService::new(store.clone(), config.catalog_write),
             orders: OrderService::new(store.clone(), config.tax_rate_bps),
             invoices: InvoiceService::new(store.clone()),

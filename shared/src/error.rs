@@ -17,6 +17,12 @@ pub enum AppError {
     Unauthorized(String),
     #[error("invalid username or password")]
     InvalidCredentials,
+    /// A refresh token that is unknown, spent, expired, revoked or someone else's.
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
+    /// Too many failed logins for this username; login reopens after the window.
+    #[error("too many failed login attempts; retry later")]
+    TooManyAttempts { retry_after_seconds: u64 },
     #[error("{0}")]
     Forbidden(String),
     #[error("no route for {method} {path}")]
@@ -88,6 +94,8 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::Unauthorized(_) => "unauthorized",
             AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidRefreshToken => "invalid_refresh_token",
+            AppError::TooManyAttempts { .. } => "too_many_attempts",
             AppError::Forbidden(_) => "forbidden",
             AppError::RouteNotFound { .. } => "route_not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -119,7 +127,10 @@ impl AppError {
             | AppError::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             AppError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unauthorized(_) | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized(_)
+            | AppError::InvalidCredentials
+            | AppError::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+            AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::RouteNotFound { .. }
             | AppError::ProductNotFound(_)
@@ -140,6 +151,19 @@ impl AppError {
 
     /// The sentence sent to the client. Internals (store errors) never leave the
     /// process: 5xx bodies carry a fixed sentence and the detail goes to the log.
+    /// Seconds for a `Retry-After` header, for the errors that say "later".
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            AppError::IdempotencyKeyInUse {
+                retry_after_seconds,
+            }
+            | AppError::TooManyAttempts {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
+
     pub fn public_message(&self) -> String {
         self.to_string()
     }

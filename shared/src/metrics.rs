@@ -44,7 +44,8 @@ pub enum Metric {
     OrdersPlaced,
     /// An invoice moved to `paid`.
     InvoicesPaid,
-    /// A login was refused for a wrong username or password.
+    /// A login was refused: a wrong username or password, or a username
+    /// throttled after too many of those.
     FailedLogins,
     /// An execution environment started (counted once it is ready to serve).
     ColdStarts,

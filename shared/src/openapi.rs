@@ -383,7 +383,51 @@ fn operations() -> Vec<Route> {
                     .description("Logged in")
                     .content("application/json", json_of::<api::LoggedIn>(None)),
             )
-            .error("401", "`invalid_credentials`: wrong username or password"),
+            .error("401", "`invalid_credentials`: wrong username or password")
+            .error(
+                "429",
+                "`too_many_attempts`: 5 failed logins for this username in 15 minutes; \
+                 `Retry-After` says when the window closes",
+            ),
+        Route::public(
+            "POST",
+            "/token/refresh",
+            "refreshToken",
+            "auth",
+            "Trade a refresh token for new tokens (rotation)",
+        )
+        .body::<api::RefreshRequest>(
+            json!({ "refresh_token": "q3pY0n7k0Jt9m1m4d0c2Jc8pLQn4mJ1bQ2a3s4d5f6g" }),
+        )
+        .respond(
+            "200",
+            ResponseBuilder::new()
+                .description("New tokens; the one presented is spent")
+                .content("application/json", json_of::<api::LoggedIn>(None)),
+        )
+        .error(
+            "401",
+            "`invalid_refresh_token`: unknown, expired or revoked; a spent token \
+             presented again also revokes its whole session",
+        ),
+        Route::protected(
+            "POST",
+            "/logout",
+            "logout",
+            "auth",
+            "End the session of a refresh token",
+        )
+        .body::<api::RefreshRequest>(
+            json!({ "refresh_token": "q3pY0n7k0Jt9m1m4d0c2Jc8pLQn4mJ1bQ2a3s4d5f6g" }),
+        )
+        .respond(
+            "204",
+            ResponseBuilder::new().description("The session is revoked"),
+        )
+        .error(
+            "401",
+            "`invalid_refresh_token`: not a live token of the caller's",
+        ),
         // products
         Route::public(
             "GET",

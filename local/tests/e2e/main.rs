@@ -48,3 +48,4 @@ mod catalog;
 mod gateway;
 mod invoices;
 mod orders;
+mod sessions;

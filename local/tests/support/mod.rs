@@ -256,6 +256,11 @@ impl DevServer {
             .unwrap()
     }
 
+    /// The argon2id hashes this server's auth service has computed.
+    pub fn password_hashes_spent(&self) -> u64 {
+        self.app.users.password_hashes_spent()
+    }
+
     /// A correctly signed token for `name` that expired an hour ago.
     pub async fn token_expired_for(&self, name: &str) -> String {
         let identity = Identity {

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod invoices;
 pub mod orders;
+pub mod sessions;
 pub mod users;
 
 pub use harness::Harness;
@@ -63,6 +64,15 @@ macro_rules! contract_cases {
                 concurrent_requests_with_one_key_make_one_order,
                 keys_expire_after_24_hours,
                 a_released_key_runs_again_and_only_its_holder_finishes,
+            }
+            sessions {
+                rotation_spends_the_token_and_issues_the_next,
+                a_spent_token_presented_again_revokes_the_session,
+                concurrent_rotations_of_one_token_have_one_winner,
+                tokens_expire_by_the_clock_passed_in,
+                logout_revokes_only_the_owners_session,
+                failed_logins_are_counted_in_a_window_that_closes,
+                concurrent_failed_logins_are_all_counted,
             }
         );
     };

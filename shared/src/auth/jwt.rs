@@ -24,6 +24,10 @@ pub struct Claims {
     pub exp: i64,
     pub iss: String,
     pub aud: String,
+    /// The session (refresh token family) the token was issued in; tokens
+    /// from before sessions existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The keys and rules for tokens, built once per cold start; the keys
@@ -83,6 +87,16 @@ impl TokenKeys {
     }
 
     pub async fn issue(&self, identity: &Identity, now: Timestamp) -> Result<String, AppError> {
+        self.issue_in_session(identity, None, now).await
+    }
+
+    /// A token that names its session in `sid`.
+    pub async fn issue_in_session(
+        &self,
+        identity: &Identity,
+        session_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<String, AppError> {
         let claims = Claims {
             sub: identity.user_id.to_string(),
             username: identity.username.clone(),
@@ -91,6 +105,7 @@ impl TokenKeys {
             exp: now.unix() + i64::try_from(self.ttl_seconds).unwrap_or(3600),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            sid: session_id.map(str::to_owned),
         };
         let keys = self.keys().await?;
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding)
@@ -209,6 +224,21 @@ mod tests {
         let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         parts[1] = URL_SAFE_NO_PAD.encode(claims.replace("customer", "admin"));
         assert!(k.verify(&parts.join(".")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn session_tokens_carry_sid() {
+        let k = keys(SECRET, "clients");
+        let token = k
+            .issue_in_session(&alice(), Some("abc123"), Timestamp::now())
+            .await
+            .unwrap();
+        let claims = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
+        let claims: Claims = serde_json::from_slice(&claims).unwrap();
+        assert_eq!(claims.sid.as_deref(), Some("abc123"));
+        assert_eq!(k.verify(&token).await.unwrap(), alice());
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! CPU-bound, so it runs on the blocking pool, off the async workers.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
@@ -22,6 +23,9 @@ const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$Ou2+Rty4ePxUDpAygdGb7g$
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
+    /// How many hashes this hasher (and its clones) computed: what proves
+    /// that a throttled login costs none.
+    spent: Arc<AtomicU64>,
 }
 
 impl Default for PasswordHasher {
@@ -36,13 +40,20 @@ impl PasswordHasher {
             .expect("argon2 parameters are valid");
         PasswordHasher {
             argon: Arc::new(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
+            spent: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The hashes computed so far (hashing and verifying, the decoy included).
+    pub fn hashes_spent(&self) -> u64 {
+        self.spent.load(Ordering::Relaxed)
     }
 
     /// A PHC string for the password, with a fresh random salt.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let argon = self.argon.clone();
         let password = password.to_owned();
+        self.spent.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             argon
                 .hash_password(password.as_bytes())
@@ -59,6 +70,7 @@ impl PasswordHasher {
         let argon = self.argon.clone();
         let password = password.to_owned();
         let known = stored.is_some();
+        self.spent.fetch_add(1, Ordering::Relaxed);
         let stored = match stored {
             Some(s) => s.to_owned(),
             None => DECOY_HASH.to_owned(),
@@ -98,6 +110,11 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify("correct horse battery", None).await.unwrap());
+        assert_eq!(
+            hasher.clone().hashes_spent(),
+            4,
+            "one hash, three verifications"
+        );
     }
 
     #[test]

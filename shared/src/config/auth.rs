@@ -93,6 +93,18 @@ fn deployable(secret: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// `REFRESH_TTL_SECONDS`: how long a refresh token lives (default 30 days,
+/// from an hour to a year).
+pub(super) fn refresh_ttl_seconds(get: &impl Lookup) -> Result<u64, AppError> {
+    parse_num(
+        get,
+        "REFRESH_TTL_SECONDS",
+        crate::domain::session::DEFAULT_REFRESH_TTL_SECONDS,
+        3600,
+        365 * 86_400,
+    )
+}
+
 pub(super) fn catalog_write(get: &impl Lookup) -> Result<CatalogWrite, AppError> {
     match get("CATALOG_WRITE").as_deref() {
         None | Some("authenticated") => Ok(CatalogWrite::Authenticated),
@@ -192,5 +204,15 @@ mod tests {
         assert!(refuse_admin_usernames(&lookup(&[])).is_ok());
         assert_eq!(catalog_write(&get).unwrap(), CatalogWrite::Admin);
         assert!(catalog_write(&lookup(&[("CATALOG_WRITE", "everyone")])).is_err());
+    }
+
+    #[test]
+    fn refresh_tokens_live_30_days_unless_set() {
+        assert_eq!(refresh_ttl_seconds(&lookup(&[])).unwrap(), 30 * 86_400);
+        assert_eq!(
+            refresh_ttl_seconds(&lookup(&[("REFRESH_TTL_SECONDS", "7200")])).unwrap(),
+            7200
+        );
+        assert!(refresh_ttl_seconds(&lookup(&[("REFRESH_TTL_SECONDS", "5")])).is_err());
     }
 }

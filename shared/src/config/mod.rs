@@ -25,6 +25,8 @@ use crate::error::AppError;
 pub struct Config {
     pub db: DbConfig,
     pub jwt: JwtConfig,
+    /// `REFRESH_TTL_SECONDS`: the lifetime of each refresh token.
+    pub refresh_ttl_seconds: u64,
     pub tax_rate_bps: u32,
     pub catalog_write: CatalogWrite,
     pub auto_migrate: bool,
@@ -100,6 +102,7 @@ impl Config {
         Ok(Config {
             db: DbConfig::from_lookup(&get, &aws)?,
             jwt,
+            refresh_ttl_seconds: auth::refresh_ttl_seconds(&get)?,
             tax_rate_bps: parse_num(&get, "TAX_RATE_BPS", 1000, 0, 10_000)?,
             catalog_write: auth::catalog_write(&get)?,
             auto_migrate,

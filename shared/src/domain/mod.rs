@@ -6,6 +6,7 @@ pub mod invoice;
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod session;
 pub mod user;
 
 pub use idempotency::{ClaimOutcome, IdemClaim, IdemFinish, IdempotencyKey, StoredResponse};
@@ -13,6 +14,7 @@ pub use invoice::{Invoice, InvoiceItem, InvoiceStatus, NewInvoice, StatusChange}
 pub use money::Money;
 pub use order::{NewOrder, Order, OrderItem, OrderLine, Quantity};
 pub use product::{NewProduct, Product, ProductPatch};
+pub use session::{FailureWindow, NewSession, RefreshToken, RotateOutcome, Rotation, SessionOwner};
 pub use user::{Identity, NewUser, Password, Role, User, UserRecord, Username};
 
 use serde::{Serialize, Serializer};

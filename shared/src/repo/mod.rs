@@ -10,8 +10,9 @@ use async_trait::async_trait;
 
 use crate::config::DbConfig;
 use crate::domain::{
-    ClaimOutcome, IdemClaim, IdemFinish, Invoice, NewInvoice, NewOrder, NewProduct, NewUser, Order,
-    Page, PageRequest, Product, ProductPatch, Role, StatusChange, User, UserRecord,
+    ClaimOutcome, FailureWindow, IdemClaim, IdemFinish, Invoice, NewInvoice, NewOrder, NewProduct,
+    NewSession, NewUser, Order, Page, PageRequest, Product, ProductPatch, Role, RotateOutcome,
+    Rotation, StatusChange, Timestamp, User, UserRecord,
 };
 use crate::error::{AppError, AppResult};
 
@@ -136,9 +137,46 @@ pub trait IdempotencyRepo: Send + Sync {
     async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()>;
 }
 
+/// Sessions (families of refresh tokens, stored by hash) and the failed-login
+/// counts that throttle login. Expiry is decided against the `now` passed
+/// in, from the stored times, whatever clean-up the store does on its own.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Opens a session with its first refresh token.
+    async fn create_session(&self, new: &NewSession) -> AppResult<()>;
+    /// Atomically spends `rotation.presented` and stores `rotation.next` in
+    /// the same session, only if the presented token is live: known, unspent,
+    /// unexpired at `rotation.now`, of a session not revoked. Of any number of
+    /// concurrent rotations of one token, exactly one is `Rotated`. A token
+    /// spent before revokes its whole session: `Reused`.
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> AppResult<RotateOutcome>;
+    /// Revokes the session of the token with this hash, only if that session
+    /// is `user_id`'s; `false` (nothing revoked) when the token is unknown or
+    /// someone else's. Revoking a revoked session again is `true`.
+    async fn revoke_session(
+        &self,
+        user_id: i64,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> AppResult<bool>;
+    /// Counts a failed login for `name_key` (a lower-cased username) at
+    /// `now`, atomically, and returns its window afterwards: the open window
+    /// with one more failure, or a new window of one failure opened at `now`.
+    async fn record_login_failure(
+        &self,
+        name_key: &str,
+        now: Timestamp,
+    ) -> AppResult<FailureWindow>;
+    /// The failed logins of `name_key` in the window open at `now` (none when
+    /// no window is open).
+    async fn login_failures(&self, name_key: &str, now: Timestamp) -> AppResult<FailureWindow>;
+}
+
 /// A whole storage backend.
 #[async_trait]
-pub trait Store: UserRepo + ProductRepo + OrderRepo + InvoiceRepo + IdempotencyRepo {
+pub trait Store:
+    UserRepo + ProductRepo + OrderRepo + InvoiceRepo + IdempotencyRepo + SessionRepo
+{
     /// The `DB_DRIVER` name of this backend.
     fn driver(&self) -> &'static str;
     /// A cheap round trip to the store, for `/health`.

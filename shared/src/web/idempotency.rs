@@ -143,12 +143,8 @@ fn replay(stored: &StoredResponse) -> Response<Body> {
     response
 }
 
-/// `Retry-After` for a 409 `idempotency_key_in_use`.
+/// `Retry-After` for a 409 `idempotency_key_in_use` (and a 429 `too_many_attempts`).
 pub(super) fn retry_after(err: &AppError) -> Option<HeaderValue> {
-    match err {
-        AppError::IdempotencyKeyInUse {
-            retry_after_seconds,
-        } => HeaderValue::from_str(&retry_after_seconds.to_string()).ok(),
-        _ => None,
-    }
+    err.retry_after_seconds()
+        .and_then(|seconds| HeaderValue::from_str(&seconds.to_string()).ok())
 }

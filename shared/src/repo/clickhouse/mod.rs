@@ -47,6 +47,9 @@
 //!   the claim). A version v+1 row exists only after a claim on `id:v` exists,
 //!   so a mover holding a stale version can never win: it loses and returns
 //!   `None`. The history grows by exactly one entry per version.
+//! - Refresh tokens: key = the token's SHA-256; the first claim spends it
+//!   and names its successor. Sessions are revoked by rows of a revocations
+//!   log; failed logins are rows counted over their window (`sessions.rs`).
 //! - Sample catalog: key = `catalog`; the winner's products (ids included)
 //!   are the catalog, written by the winner or by helpers, once.
 //! - Ids: a `Log` of tokens, one per id handed out; an id is its token's row
@@ -96,6 +99,7 @@ mod invoices;
 mod orders;
 mod products;
 mod rows;
+mod sessions;
 pub mod sql;
 mod store;
 mod users;

@@ -23,6 +23,11 @@ pub const ID_LOG: &str = "id_log";
 /// the one remembered result per period (a claim log keyed `<period>:<owner>`).
 pub const IDEM_LEASES: &str = "idem_leases";
 pub const IDEM_RESULTS: &str = "idem_results";
+/// Refresh tokens: spending one is the first claim on its hash; a session is
+/// revoked by a row in its log; failed logins are rows counted over a window.
+pub const TOKEN_SPENDS: &str = "token_spends";
+pub const SESSION_REVOCATIONS: &str = "session_revocations";
+pub const LOGIN_FAILURES: &str = "login_failures";
 
 /// The materialised entities, read by key.
 pub const USERS: &str = "users";
@@ -32,6 +37,8 @@ pub const USER_ROLES: &str = "user_roles";
 pub const PRODUCTS: &str = "products";
 pub const ORDERS: &str = "orders";
 pub const INVOICES: &str = "invoices";
+pub const SESSIONS: &str = "sessions";
+pub const REFRESH_TOKENS: &str = "refresh_tokens";
 
 /// The schema, idempotent (`IF NOT EXISTS`), in dependency-free order.
 pub const SCHEMA: &[&str] = &[
@@ -46,6 +53,14 @@ pub const SCHEMA: &[&str] = &[
     // generation holds it; a lapsed lease is taken over by the next generation.
     "CREATE TABLE IF NOT EXISTS idem_leases (owner String, generation UInt64, token UInt64, payload String) ENGINE = Log",
     "CREATE TABLE IF NOT EXISTS idem_results (key String, token UInt64, payload String) ENGINE = Log",
+    // A spend of a refresh token (key: its SHA-256), carrying its successor:
+    // the first claim on a hash is the one rotation that happened.
+    "CREATE TABLE IF NOT EXISTS token_spends (key String, token UInt64, payload String) ENGINE = Log",
+    // A session is revoked once any row names it (logout, or reuse of a spent token).
+    "CREATE TABLE IF NOT EXISTS session_revocations (session_id String, revoked_at DateTime('UTC')) ENGINE = Log",
+    // One row per failed login, with the window it counts in (opened by the
+    // first failure after the previous window closed).
+    "CREATE TABLE IF NOT EXISTS login_failures (name_key String, at DateTime('UTC'), opened_at DateTime('UTC')) ENGINE = Log",
     // One row per id ever handed out; an id is its row's position (1-based).
     "CREATE TABLE IF NOT EXISTS id_log (token UInt64) ENGINE = Log",
     // Written only after winning the name; duplicates (a winner and a helper
@@ -106,6 +121,20 @@ pub const SCHEMA: &[&str] = &[
         created_at DateTime('UTC'),
         due_date DateTime('UTC')
     ) ENGINE = ReplacingMergeTree(version) ORDER BY (user_id, id)",
+    // Written once per login, never changed.
+    "CREATE TABLE IF NOT EXISTS sessions (
+        id String,
+        user_id Int64,
+        username String,
+        created_at DateTime('UTC')
+    ) ENGINE = MergeTree ORDER BY id",
+    // Issued refresh tokens by hash (never the token); whether one is spent
+    // is decided by `token_spends`, whether its session lives by `session_revocations`.
+    "CREATE TABLE IF NOT EXISTS refresh_tokens (
+        token_hash String,
+        session_id String,
+        expires_at DateTime('UTC')
+    ) ENGINE = MergeTree ORDER BY token_hash",
 ];
 
 /// A ClickHouse string literal: backslash and quote escaped (ClickHouse reads
@@ -299,6 +328,47 @@ pub fn invoice_version_exists(id: i64, version: u32) -> String {
     format!("SELECT count() AS n FROM invoices WHERE id = {id} AND version = {version}")
 }
 
+/// The session and expiry of an issued refresh token.
+pub fn refresh_token(token_hash: &str) -> String {
+    format!(
+        "SELECT session_id, toUnixTimestamp(expires_at) AS expires_s FROM refresh_tokens \
+         WHERE token_hash = {} LIMIT 1",
+        lit(token_hash)
+    )
+}
+
+pub fn session_by_id(session_id: &str) -> String {
+    format!(
+        "SELECT user_id, username FROM sessions WHERE id = {} LIMIT 1",
+        lit(session_id)
+    )
+}
+
+pub fn session_revoked(session_id: &str) -> String {
+    format!(
+        "SELECT count() AS n FROM session_revocations WHERE session_id = {}",
+        lit(session_id)
+    )
+}
+
+/// When the latest failure window of a name opened (0: never).
+pub fn latest_failure_window(name_key: &str) -> String {
+    format!(
+        "SELECT toUnixTimestamp(max(opened_at)) AS opened_s FROM login_failures WHERE name_key = {}",
+        lit(name_key)
+    )
+}
+
+/// The failures in windows opened after `since` (those still open), and
+/// when the first of them opened.
+pub fn failures_since(name_key: &str, since: i64) -> String {
+    format!(
+        "SELECT count() AS failures, toUnixTimestamp(min(opened_at)) AS opened_s \
+         FROM login_failures WHERE name_key = {} AND toUnixTimestamp(opened_at) > {since}",
+        lit(name_key)
+    )
+}
+
 pub const PING: &str = "SELECT 1";
 
 /// One statement of the catalogue below: its name, the SQL, for inserts the
@@ -355,6 +425,28 @@ pub fn catalogue() -> Vec<Example> {
 {"owner":"1:k","generation":1,"token":4,"payload":"{}"}"#,
         ),
         ins("result", IDEM_RESULTS, r#"{"key":"0:1:k","token":9,"payload":"{}"}"#),
+        ins("spend", TOKEN_SPENDS, r#"{"key":"ab12","token":7,"payload":"{}"}"#),
+        ins(
+            "revocation",
+            SESSION_REVOCATIONS,
+            r#"{"session_id":"s1","revoked_at":1790000000}"#,
+        ),
+        ins(
+            "failure",
+            LOGIN_FAILURES,
+            r#"{"name_key":"alice","at":1790000000,"opened_at":1790000000}
+{"name_key":"alice","at":1790000060,"opened_at":1790000000}"#,
+        ),
+        ins(
+            "session",
+            SESSIONS,
+            r#"{"id":"s1","user_id":1,"username":"Alice","created_at":1790000000}"#,
+        ),
+        ins(
+            "refresh_token",
+            REFRESH_TOKENS,
+            r#"{"token_hash":"ab12","session_id":"s1","expires_at":1792592000}"#,
+        ),
         ins("ids", ID_LOG, "{\"token\":7}\n{\"token\":9}"),
         ins("ids", ID_LOG, "{\"token\":8}"),
         ins(
@@ -424,6 +516,39 @@ pub fn catalogue() -> Vec<Example> {
             r#"{"id":3,"version":1,"order_id":2,"user_id":1,"username":"Alice","items":"[]","subtotal_cents":1,"tax_cents":0,"total_cents":1,"status":"sent","status_history":"[]","created_s":1790000000,"due_s":1792592000}"#,
         ),
         ex("invoice_version_exists", invoice_version_exists(3, 0)),
+        check(
+            "refresh_token",
+            refresh_token("ab12"),
+            r#"{"session_id":"s1","expires_s":1792592000}"#,
+        ),
+        check("refresh_token_none", refresh_token("cd34"), ""),
+        check(
+            "session_by_id",
+            session_by_id("s1"),
+            r#"{"user_id":1,"username":"Alice"}"#,
+        ),
+        check("session_revoked", session_revoked("s1"), r#"{"n":1}"#),
+        check("session_not_revoked", session_revoked("s2"), r#"{"n":0}"#),
+        check(
+            "latest_failure_window",
+            latest_failure_window("alice"),
+            r#"{"opened_s":1790000000}"#,
+        ),
+        check(
+            "latest_failure_window_none",
+            latest_failure_window("bob"),
+            r#"{"opened_s":0}"#,
+        ),
+        check(
+            "failures_since",
+            failures_since("alice", 1789999999),
+            r#"{"failures":2,"opened_s":1790000000}"#,
+        ),
+        check(
+            "failures_since_closed",
+            failures_since("alice", 1790000000),
+            r#"{"failures":0,"opened_s":0}"#,
+        ),
         ex("ping", PING.to_owned()),
     ]);
     all
@@ -488,8 +613,13 @@ mod tests {
             SEED_CLAIMS,
             IDEM_LEASES,
             IDEM_RESULTS,
+            TOKEN_SPENDS,
+            SESSION_REVOCATIONS,
+            LOGIN_FAILURES,
             ID_LOG,
             USERS,
+            SESSIONS,
+            REFRESH_TOKENS,
             PRODUCTS,
             ORDERS,
             INVOICES,

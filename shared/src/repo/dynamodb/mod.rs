@@ -18,6 +18,9 @@
 //! | invoice | `INVOICE#<id>` | `INVOICE` | `USER#<user id>#INVOICES` / id | |
 //! | invoice guard | `ORDER#<order id>` | `INVOICE` | | |
 //! | catalog marker | `CATALOG` | `SEEDED` | | |
+//! | session | `SESSION#<session id>` | `SESSION` | | |
+//! | refresh token | `REFRESH#<sha-256 hex>` | `REFRESH` | | |
+//! | failed-login window | `LOGINFAIL#<lower-cased name>` | `LOGINFAIL` | | |
 //!
 //! `<s>` is the product's shard, its id modulo 8, left out for shard 0 (see
 //! `keys.rs`): the product list and each category are spread over 8 index
@@ -61,6 +64,10 @@
 //! - **seed the catalog**: one transaction puts the catalog marker
 //!   (`attribute_not_exists(PK)`) and every sample product: seeded once, whole.
 //!
+//! - **rotate a refresh token**: one transaction spends the token (conditional
+//!   on unspent and unexpired), checks its session is not revoked, and puts the
+//!   successor; see `sessions.rs`.
+//!
 //! # Failures
 //!
 //! The SDK's standard retry (short backoff) retries throttling, 5xx and
@@ -94,6 +101,7 @@ mod lists;
 mod orders;
 mod products;
 mod schema;
+mod sessions;
 mod store;
 mod users;
 

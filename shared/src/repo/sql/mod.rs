@@ -92,6 +92,7 @@ mod orders;
 pub mod postgres;
 mod products;
 mod rows;
+mod sessions;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod users;
