@@ -136,6 +136,7 @@ fn build() -> OpenApi {
     add::<api::Credentials>(&mut schemas);
     add::<api::Registered>(&mut schemas);
     add::<api::LoggedIn>(&mut schemas);
+    add::<api::RefreshRequest>(&mut schemas);
     add::<api::CreateProduct>(&mut schemas);
     add::<api::UpdateProduct>(&mut schemas);
     add::<api::SetStock>(&mut schemas);
