@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Cold-start benchmark: each function's release `bootstrap`, started as Lambda
+# Cold-start benchmark: each function's release `bootstrap` as `sam build`
+# made it (.aws-sam/build/<FunctionLogicalId>/bootstrap), started as Lambda
 # starts it, against a local emulator of the Lambda Runtime API (127.0.0.1
 # only), timed from process exec to its first response, next to a hello-world
 # lambda_http function built with the same release profile.
-# Usage: local/scripts/bench-cold-start.sh [--runs N] [--max-ratio R] [--no-build]
-#   --no-build  uses the artifacts already in target/lambda (else it runs
-#               local/scripts/lambda-build.sh first, which is a no-op when fresh)
+# Usage: local/scripts/bench-cold-start.sh [--runs N] [--max-ratio R] [--driver D] [--no-build]
+#   --no-build  uses the artifacts already built (else it runs
+#               local/scripts/lambda-build.sh first: sam build, sizes)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,5 +23,11 @@ if [ "$build" = 1 ]; then
     local/scripts/lambda-build.sh
 fi
 
+# .build/venv's Python: lambda_artifacts.py reads template.yaml (the function
+# binaries and logical ids, the same in lambda-build.sh's copy) with PyYAML.
+# shellcheck source=services/python.sh
+source local/scripts/services/python.sh
+ensure_pip_packages aws-sam-cli==1.170.0
+
 step "cold start: exec -> first response, per function and for hello-world"
-timeout 900 python3 local/scripts/bench_cold_start.py "${args[@]}"
+timeout 900 "$VENV/bin/python" local/scripts/bench_cold_start.py "${args[@]}"

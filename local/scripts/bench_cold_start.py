@@ -3,7 +3,11 @@ against a local emulator of the Lambda Runtime API, and times process exec ->
 first response served, next to a hello-world lambda_http function built with
 the same release profile.
 
-Usage: python bench_cold_start.py [--runs N] [--max-ratio R] [--lambda-dir DIR]
+Usage: python bench_cold_start.py [--runs N] [--max-ratio R] [--template T] [--build-dir DIR]
+
+The functions are the artifacts `sam build` made (.aws-sam/build/<logical
+id>/bootstrap, found through lambda_artifacts.py; build them with
+local/scripts/lambda-build.sh), the ones a deployment uploads.
 
 Each run: the emulator queues one API Gateway event (local/events/), the
 bootstrap is exec'd with the Runtime API's environment, and the clock stops
@@ -31,6 +35,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from lambda_artifacts import artifacts
 
 EVENTS = Path("local/events")
 
@@ -207,16 +213,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--max-ratio", type=float, default=None)
-    parser.add_argument("--lambda-dir", default="target/lambda")
+    parser.add_argument("--template", default="template.yaml")
+    parser.add_argument("--build-dir", default=".aws-sam/build")
     parser.add_argument("--driver", choices=sorted(STORES), default="dynamodb")
     args = parser.parse_args()
 
-    binaries = {}
-    for binary in CASES:
-        path = Path(args.lambda_dir, binary, "bootstrap")
-        if not path.is_file():
-            raise SystemExit(f"{path} is missing: build first (local/scripts/lambda-build.sh)")
-        binaries[binary] = path
+    built = artifacts(args.template, args.build_dir)
+    if set(built) != set(CASES):
+        raise SystemExit(f"the template's functions {sorted(built)} are not the benchmark's {sorted(CASES)}")
+    binaries = {binary: built[binary] for binary in CASES}
     payloads = {b: (EVENTS / event).read_bytes() for b, (event, _) in CASES.items()}
 
     times = {b: [] for b in CASES}
