@@ -9,6 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::error::{AppError, AppResult};
 
@@ -25,7 +26,15 @@ pub(crate) async fn sdk_config(
     // Says which setting to fix when no region is found.
     endpoint_setting: &str,
 ) -> AppResult<SdkConfig> {
+    // rustls on ring, the crypto provider sqlx and reqwest use too: the SDK's
+    // own default (its `default-https-client` feature) is rustls on aws-lc-rs,
+    // a second provider of about 0.5 MB in every artifact. The client is the
+    // SDK's usual one (hyper 1, the system's root certificates).
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         .timeout_config(timeouts)
         .retry_config(retries);
     if let Some(endpoint) = endpoint {

@@ -18,6 +18,8 @@ pub mod sample;
 pub(crate) mod secrets;
 pub mod service;
 pub mod telemetry;
+#[cfg(feature = "clickhouse")]
+pub mod tls;
 pub mod web;
 
 pub use app::App;
