@@ -9,7 +9,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::error::{AppError, AppResult};
 
@@ -26,15 +25,10 @@ pub(crate) async fn sdk_config(
     // Says which setting to fix when no region is found.
     endpoint_setting: &str,
 ) -> AppResult<SdkConfig> {
-    // rustls on ring, the crypto provider sqlx and reqwest use too: the SDK's
-    // own default (its `default-https-client` feature) is rustls on aws-lc-rs,
-    // a second provider of about 0.5 MB in every artifact. The client is the
-    // SDK's usual one (hyper 1, the system's root certificates).
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    // Not the SDK's default client (its `default-https-client` feature: rustls
+    // on aws-lc-rs, HTTP/2 too) but reqwest on ring, see `http` below.
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(http::client())
         .timeout_config(timeouts)
         .retry_config(retries);
     if let Some(endpoint) = endpoint {
@@ -71,4 +65,115 @@ pub(crate) async fn sdk_config(
         )));
     }
     Ok(sdk_config)
+}
+
+/// The SDK's HTTP client: reqwest (hyper 1, HTTP/1.1, rustls on ring), the
+/// client the ClickHouse store uses too, so one HTTP stack is linked.
+///
+/// The SDK's own client (aws-smithy-http-client) also speaks HTTP/2, which
+/// none of the services called here (DynamoDB, Secrets Manager, SSM) needs:
+/// the `h2` crate alone was about 0.5 MB of every binary (0.2 MB zipped).
+/// Request and response bodies of these services are small JSON documents,
+/// read whole.
+mod http {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_types::body::SdkBody;
+
+    /// One reqwest client (one connection pool) per distinct timeouts, as
+    /// the SDK asks for a connector on every request.
+    #[derive(Debug, Default)]
+    struct ReqwestHttpClient {
+        #[allow(clippy::type_complexity)]
+        connectors: Mutex<Vec<((Option<Duration>, Option<Duration>), SharedHttpConnector)>>,
+    }
+
+    impl HttpClient for ReqwestHttpClient {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            _components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            let key = (settings.connect_timeout(), settings.read_timeout());
+            let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, connector)) = connectors.iter().find(|(k, _)| *k == key) {
+                return connector.clone();
+            }
+            crate::tls::install_crypto_provider();
+            let mut builder = reqwest::Client::builder();
+            if let Some(timeout) = key.0 {
+                builder = builder.connect_timeout(timeout);
+            }
+            if let Some(timeout) = key.1 {
+                builder = builder.read_timeout(timeout);
+            }
+            let connector = SharedHttpConnector::new(ReqwestConnector {
+                // Only a TLS configuration that cannot be built fails here
+                // (no root certificates is not one); the SDK's own client
+                // panics in that case too.
+                client: Arc::new(builder.build().expect("the AWS SDK's HTTPS client")),
+            });
+            connectors.push((key, connector.clone()));
+            connector
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    struct ReqwestConnector {
+        client: Arc<reqwest::Client>,
+    }
+
+    impl HttpConnector for ReqwestConnector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let client = self.client.clone();
+            HttpConnectorFuture::new(async move {
+                let request = request
+                    .try_into_http1x()
+                    .map_err(|e| ConnectorError::user(e.into()))?;
+                let (parts, body) = request.into_parts();
+                let body = body
+                    .bytes()
+                    .ok_or_else(|| ConnectorError::user("a streaming request body".into()))?
+                    .to_vec();
+                let response = client
+                    .request(parts.method, parts.uri.to_string())
+                    .headers(parts.headers)
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(connector_error)?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes().await.map_err(connector_error)?;
+                let mut response = ::http::Response::new(SdkBody::from(body));
+                *response.status_mut() = status;
+                *response.headers_mut() = headers;
+                HttpResponse::try_from(response).map_err(|e| ConnectorError::other(e.into(), None))
+            })
+        }
+    }
+
+    /// Timeouts and failed connections are the SDK's to retry, as its own
+    /// client reports them.
+    fn connector_error(e: reqwest::Error) -> ConnectorError {
+        if e.is_timeout() {
+            ConnectorError::timeout(e.into())
+        } else if e.is_connect() || e.is_request() || e.is_body() {
+            ConnectorError::io(e.into())
+        } else {
+            ConnectorError::other(e.into(), None)
+        }
+    }
+
+    pub(super) fn client() -> SharedHttpClient {
+        SharedHttpClient::new(ReqwestHttpClient::default())
+    }
 }

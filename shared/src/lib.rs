@@ -18,7 +18,7 @@ pub mod sample;
 pub(crate) mod secrets;
 pub mod service;
 pub mod telemetry;
-#[cfg(feature = "clickhouse")]
+#[cfg(any(feature = "clickhouse", feature = "dynamodb", feature = "aws-secrets"))]
 pub mod tls;
 pub mod web;
 

@@ -1,7 +1,7 @@
 //! The process's rustls crypto provider.
 //!
-//! Every TLS client here runs rustls on ring: sqlx and the AWS SDK's HTTPS
-//! client name it themselves, while reqwest (ClickHouse over HTTPS) takes the
+//! Every TLS client here runs rustls on ring: sqlx names it itself, while
+//! reqwest (ClickHouse over HTTPS, and the AWS SDK's HTTP client) takes the
 //! process's default provider and, built without its own (it would be
 //! aws-lc-rs, about 0.5 MB more in each Lambda artifact), panics when none is
 //! installed. Call this before building any `reqwest::Client`.
