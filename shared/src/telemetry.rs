@@ -31,7 +31,12 @@ use crate::metrics::{self, EmfLayer};
 /// Installs the JSON subscriber on stdout once; later calls do nothing.
 pub fn init() {
     let directives = std::env::var("RUST_LOG").unwrap_or_default();
-    let _ = subscriber(targets(&directives), std::io::stdout, &metrics::function_name()).try_init();
+    let _ = subscriber(
+        targets(&directives),
+        std::io::stdout,
+        &metrics::function_name(),
+    )
+    .try_init();
 }
 
 /// The subscriber [`init`] installs, writing to `writer` instead of stdout,

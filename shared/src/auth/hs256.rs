@@ -65,7 +65,11 @@ impl JwtVerifier for Hs256 {
 
 static PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: |algorithm, key| {
-        Ok(Box::new(Hs256::new(algorithm, key.family(), key.as_bytes())?))
+        Ok(Box::new(Hs256::new(
+            algorithm,
+            key.family(),
+            key.as_bytes(),
+        )?))
     },
     verifier_factory: |algorithm, key| {
         Ok(Box::new(Hs256::new(
