@@ -5,6 +5,7 @@
 
 use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::meta::region::RegionProviderChain;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -18,6 +19,8 @@ const LOCAL_REGION: &str = "us-east-1";
 /// Loads the SDK configuration. `endpoint` is a local server's URL, `None` in
 /// AWS. Building the clients' HTTPS stack happens here, so callers do it on
 /// first use, never at cold start.
+pub use http::client as http_client;
+
 pub(crate) async fn sdk_config(
     endpoint: Option<&str>,
     timeouts: TimeoutConfig,
@@ -27,8 +30,9 @@ pub(crate) async fn sdk_config(
 ) -> AppResult<SdkConfig> {
     // Not the SDK's default client (its `default-https-client` feature: rustls
     // on aws-lc-rs, HTTP/2 too) but reqwest on ring, see `http` below.
+    let http = http::client();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http::client())
+        .http_client(http.clone())
         .timeout_config(timeouts)
         .retry_config(retries);
     if let Some(endpoint) = endpoint {
@@ -36,10 +40,17 @@ pub(crate) async fn sdk_config(
         // the profile files when present, else placeholders (a local server
         // accepts any). The instance-metadata and SSO providers are left
         // out on purpose: probing them off AWS costs seconds per client.
+        // The profile providers build their own clients (for the sources a
+        // profile may name): they need the HTTP client given too.
+        let providers = ProviderConfig::without_region().with_http_client(http);
         let region = RegionProviderChain::first_try(
             aws_config::environment::EnvironmentVariableRegionProvider::new(),
         )
-        .or_else(aws_config::profile::ProfileFileRegionProvider::builder().build())
+        .or_else(
+            aws_config::profile::ProfileFileRegionProvider::builder()
+                .configure(&providers)
+                .build(),
+        )
         .or_else(Region::new(LOCAL_REGION));
         let credentials = CredentialsProviderChain::first_try(
             "Environment",
@@ -47,7 +58,9 @@ pub(crate) async fn sdk_config(
         )
         .or_else(
             "Profile",
-            aws_config::profile::ProfileFileCredentialsProvider::builder().build(),
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&providers)
+                .build(),
         )
         .or_else(
             "LocalPlaceholder",
@@ -173,7 +186,8 @@ mod http {
         }
     }
 
-    pub(super) fn client() -> SharedHttpClient {
+    /// The SDK's HTTP client (for a configuration made elsewhere: tests).
+    pub fn client() -> SharedHttpClient {
         SharedHttpClient::new(ReqwestHttpClient::default())
     }
 }

@@ -8,6 +8,9 @@ pub mod app;
 pub mod auth;
 #[cfg(any(feature = "dynamodb", feature = "aws-secrets"))]
 pub(crate) mod aws;
+/// The AWS SDK's HTTP client, for SDK configurations made outside this crate.
+#[cfg(any(feature = "dynamodb", feature = "aws-secrets"))]
+pub use aws::http_client as aws_http_client;
 pub mod config;
 pub mod domain;
 pub mod error;
