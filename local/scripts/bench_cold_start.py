@@ -3,8 +3,12 @@ against a local emulator of the Lambda Runtime API, and times process exec ->
 first response served, next to a hello-world lambda_http function built with
 the same release profile.
 
-Usage: python bench_cold_start.py [--runs N] [--max-ratio R] [--lambda-dir DIR]
+Usage: python bench_cold_start.py [--runs N] [--max-ratio R] [--template T] [--build-dir DIR]
                                   [--driver D] [--reach-store]
+
+The functions are the artifacts `sam build` made (.aws-sam/build/<logical
+id>/bootstrap, found through lambda_artifacts.py; build them with
+local/scripts/lambda-build.sh), the ones a deployment uploads.
 
 Each run: the emulator queues one API Gateway event (local/events/), the
 bootstrap is exec'd with the Runtime API's environment, and the clock stops
@@ -41,6 +45,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from lambda_artifacts import artifacts
+
 EVENTS = Path("local/events")
 
 # function binary -> (event file, what the first response must be)
@@ -52,6 +58,7 @@ CASES = {
     "orders": ("orders-post-no-identity.json", 401),
     "invoices": ("invoices-get-unauthenticated.json", 401),
     "authorizer": ("authorizer-forged-token.json", "denied"),
+    "docs": ("docs-openapi-get.json", 200),
 }
 
 # With --reach-store: first requests that need the store (the authorizer and
@@ -232,7 +239,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--max-ratio", type=float, default=None)
-    parser.add_argument("--lambda-dir", default="target/lambda")
+    parser.add_argument("--template", default="template.yaml")
+    parser.add_argument("--build-dir", default=".aws-sam/build")
     parser.add_argument("--driver", choices=sorted(STORES), default="dynamodb")
     parser.add_argument("--reach-store", action="store_true",
                         help="first requests that reach the store (--driver postgres-tls)")
@@ -243,12 +251,10 @@ def main():
     if args.driver == "postgres-tls" and "sslmode=verify-full" not in STORES["postgres-tls"]["DATABASE_URL"]:
         raise SystemExit("--driver postgres-tls needs BENCH_DATABASE_URL with sslmode=verify-full")
 
-    binaries = {}
-    for binary in cases:
-        path = Path(args.lambda_dir, binary, "bootstrap")
-        if not path.is_file():
-            raise SystemExit(f"{path} is missing: build first (local/scripts/lambda-build.sh)")
-        binaries[binary] = path
+    built = artifacts(args.template, args.build_dir)
+    if set(built) != set(CASES):
+        raise SystemExit(f"the template's functions {sorted(built)} are not the benchmark's {sorted(CASES)}")
+    binaries = {binary: built[binary] for binary in cases}
     payloads = {b: (EVENTS / event).read_bytes() for b, (event, _) in cases.items()}
 
     times = {b: [] for b in cases}

@@ -18,6 +18,7 @@ async fn request(
     path: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, HeaderMap) {
+    shared::tls::install_crypto_provider();
     let mut request =
         reqwest::Client::new().request(method.parse().unwrap(), format!("{}{path}", s.base));
     for (name, value) in headers {

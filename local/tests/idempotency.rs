@@ -19,6 +19,7 @@ struct Answer {
 }
 
 async fn post(s: &DevServer, path: &str, token: &str, key: Option<&str>, body: &str) -> Answer {
+    shared::tls::install_crypto_provider();
     let mut request = reqwest::Client::new()
         .post(format!("{}{path}", s.base))
         .header("content-type", "application/json")

@@ -9,6 +9,9 @@ pub mod app;
 pub mod auth;
 #[cfg(any(feature = "dynamodb", feature = "aws-secrets"))]
 pub(crate) mod aws;
+/// The AWS SDK's HTTP client, for SDK configurations made outside this crate.
+#[cfg(any(feature = "dynamodb", feature = "aws-secrets"))]
+pub use aws::http_client as aws_http_client;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -21,6 +24,8 @@ pub mod sample;
 pub(crate) mod secrets;
 pub mod service;
 pub mod telemetry;
+#[cfg(any(feature = "clickhouse", feature = "dynamodb", feature = "aws-secrets"))]
+pub mod tls;
 pub mod web;
 
 pub use app::App;

@@ -1,4 +1,10 @@
-//! Logs as JSON lines through `tracing`. Filtered by `RUST_LOG` (default `info`).
+//! Logs as JSON lines through `tracing`. Filtered by `RUST_LOG` (default
+//! `info`): a level, and levels by target (`info,shared=debug,sqlx=warn`).
+//! tracing-subscriber's `Targets`, not its `EnvFilter`, reads it: `EnvFilter`
+//! also filters by span and field values, which links a regular-expression
+//! engine (regex-automata, regex-syntax: about 0.15 MB of every Lambda
+//! artifact) that nothing here uses. A value `Targets` cannot read falls back
+//! to `info`, as an unreadable `RUST_LOG` did before.
 //!
 //! Inside Lambda, `lambda_runtime` wraps each invocation in a span named
 //! `Lambda runtime invoke` whose fields are the invocation's `requestId` and,
@@ -15,8 +21,7 @@
 //! as CloudWatch EMF lines beside the logs.
 
 use tracing::{Level, Subscriber};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
@@ -25,8 +30,13 @@ use crate::metrics::{self, EmfLayer};
 
 /// Installs the JSON subscriber on stdout once; later calls do nothing.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = subscriber(filter, std::io::stdout, &metrics::function_name()).try_init();
+    let directives = std::env::var("RUST_LOG").unwrap_or_default();
+    let _ = subscriber(
+        targets(&directives),
+        std::io::stdout,
+        &metrics::function_name(),
+    )
+    .try_init();
 }
 
 /// The subscriber [`init`] installs, writing to `writer` instead of stdout,
@@ -40,13 +50,23 @@ pub fn subscriber_for<W>(
 where
     W: for<'w> MakeWriter<'w> + Clone + Send + Sync + 'static,
 {
-    subscriber(EnvFilter::new(directives), writer, function)
+    subscriber(targets(directives), writer, function)
+}
+
+/// The filter `directives` describe (`RUST_LOG`'s syntax); `info` when they
+/// are empty or unreadable.
+fn targets(directives: &str) -> Targets {
+    directives
+        .parse::<Targets>()
+        .ok()
+        .filter(|_| !directives.trim().is_empty())
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO))
 }
 
 /// The log lines (JSON, filtered by `filter`) and the metric lines (EMF,
 /// never filtered), both to `writer`.
 fn subscriber<W>(
-    filter: EnvFilter,
+    filter: Targets,
     writer: W,
     function: &str,
 ) -> impl Subscriber + Send + Sync + 'static
@@ -119,9 +139,36 @@ mod tests {
     }
 
     #[test]
+    fn rust_log_sets_levels_by_target_and_falls_back_to_info() {
+        let out = Captured::default();
+        let subscriber = subscriber(targets("warn,chatty=debug"), out.clone(), "f");
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("dropped: below warn");
+            tracing::warn!("kept: warn");
+            tracing::debug!(target: "chatty", "kept: chatty at debug");
+            tracing::trace!(target: "chatty", "dropped: below debug");
+        });
+        let lines = out.lines();
+        let messages: Vec<&str> = lines
+            .iter()
+            .map(|l| l["fields"]["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(messages, ["kept: warn", "kept: chatty at debug"]);
+        // Empty or unreadable: info, as before.
+        for directives in ["", "shared=loud", "info"] {
+            let filter = targets(directives);
+            assert_eq!(
+                filter.default_level(),
+                Some(tracing::level_filters::LevelFilter::INFO),
+                "{directives:?}"
+            );
+        }
+    }
+
+    #[test]
     fn every_line_of_an_invocation_carries_its_xray_trace_id_metric_lines_too() {
         let out = Captured::default();
-        let subscriber = subscriber(EnvFilter::new("info"), out.clone(), "shop-orders");
+        let subscriber = subscriber(targets("info"), out.clone(), "shop-orders");
         tracing::subscriber::with_default(subscriber, || {
             let invoke = invocation_span("req-0002");
             let _invoke = invoke.enter();
@@ -148,7 +195,7 @@ mod tests {
     #[test]
     fn metric_lines_survive_a_quiet_log_filter_and_stay_out_of_the_log() {
         let out = Captured::default();
-        let subscriber = subscriber(EnvFilter::new("warn"), out.clone(), "shop-auth");
+        let subscriber = subscriber(targets("warn"), out.clone(), "shop-auth");
         tracing::subscriber::with_default(subscriber, || {
             let invoke = invocation_span("req-0003");
             let _invoke = invoke.enter();
@@ -171,7 +218,7 @@ mod tests {
     #[test]
     fn every_line_is_json_with_the_lambda_request_id_even_inside_nested_spans() {
         let out = Captured::default();
-        let subscriber = subscriber(EnvFilter::new("debug"), out.clone(), "test-function");
+        let subscriber = subscriber(targets("debug"), out.clone(), "test-function");
         tracing::subscriber::with_default(subscriber, || {
             // What lambda_runtime opens around each invocation...
             let invoke = tracing::info_span!("Lambda runtime invoke", requestId = "req-0001");

@@ -170,6 +170,8 @@ impl DevServer {
                 .await
                 .expect("dev server");
         });
+        // reqwest runs rustls on the process's provider (see shared::tls).
+        shared::tls::install_crypto_provider();
         DevServer {
             base,
             driver,

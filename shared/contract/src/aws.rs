@@ -12,6 +12,8 @@ pub fn endpoint() -> String {
 
 async fn sdk() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        // No `default-https-client` feature in this workspace: shared's client.
+        .http_client(shared::aws_http_client())
         .endpoint_url(endpoint())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "testkit"))

@@ -77,6 +77,7 @@ pub mod clickhouse {
 
     /// Drops a database made for a test (the name comes from `unique_name`).
     pub async fn drop_database(name: &str) {
+        shared::tls::install_crypto_provider();
         let _ = reqwest::Client::new()
             .post(server_url())
             .timeout(Duration::from_secs(10))

@@ -32,6 +32,7 @@ async fn run(database: Option<&str>, sql: &str, data: Option<&str>) -> Result<St
         None => sql.to_owned(),
     };
     let query: String = params.iter().map(|(k, v)| format!("{k}={v}&")).collect();
+    shared::tls::install_crypto_provider();
     let response = reqwest::Client::new()
         .post(format!("{url}/?{query}"))
         .timeout(Duration::from_secs(10))

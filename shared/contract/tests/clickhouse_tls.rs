@@ -33,6 +33,7 @@ fn store(config: &ClickHouseConfig) -> Arc<dyn Store> {
 /// Drops a test database through the HTTPS interface, trusting the test CA.
 async fn drop_database(name: &str) {
     let pem = std::fs::read(clickhouse_ca()).unwrap();
+    shared::tls::install_crypto_provider();
     let client = reqwest::Client::builder()
         .tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
         .build()

@@ -48,6 +48,8 @@ struct Keys {
 
 impl Keys {
     fn new(secret: &str) -> Keys {
+        // Every token is signed or verified with keys made here.
+        super::hs256::install();
         Keys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),

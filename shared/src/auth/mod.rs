@@ -1,5 +1,6 @@
 //! Credentials: JWT issue/verify and password hashing.
 
+mod hs256;
 pub mod jwt;
 pub mod password;
 

@@ -76,6 +76,7 @@ impl Http {
     async fn client(&self) -> AppResult<&reqwest::Client> {
         self.client
             .get_or_try_init(|| async {
+                crate::tls::install_crypto_provider();
                 let builder = reqwest::Client::builder()
                     .connect_timeout(self.connect_timeout)
                     // The server answers and then the client waits this much more at most.
