@@ -49,13 +49,16 @@ token=$(curl -fsS -X POST "$base/login" -H 'content-type: application/json' \
     -d "{\"username\":\"$user\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
 echo "schemathesis $("$VENV/bin/schemathesis" --version | awk '{print $NF}') against $base/openapi.json"
+# One worker: with two, Python 3.11's ast.parse (hypothesis describes its
+# filters with it) raced between threads ("AST constructor recursion depth
+# mismatch", a CPython bug) and failed the run with errors not of the server.
 timeout 600 "$VENV/bin/schemathesis" --config-file local/schemathesis/schemathesis.toml \
     run "$base/openapi.json" \
     --phases examples,coverage,fuzzing,stateful \
     --checks all \
     --seed "${ST_SEED:-20261128}" \
     --max-examples "${ST_MAX_EXAMPLES:-100}" \
-    --workers 2 \
+    --workers 1 \
     --header "Authorization: Bearer $token" \
     --report junit --report-dir .build/schemathesis \
     --no-color

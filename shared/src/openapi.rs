@@ -425,9 +425,14 @@ fn operations() -> Vec<Route> {
             "204",
             ResponseBuilder::new().description("The session is revoked"),
         )
-        .error(
+        .respond(
             "401",
-            "`invalid_refresh_token`: not a live token of the caller's",
+            platform_or_error(
+                "No Authorization header (the platform's `Unauthorized`), a token the \
+                 function itself rejects (`unauthorized`), or a refresh token that is not a \
+                 live one of the caller's (`invalid_refresh_token`)",
+            )
+            .into(),
         ),
         // products
         Route::public(
