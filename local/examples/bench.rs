@@ -11,7 +11,7 @@
 //! - `POST /orders` with a fresh `Idempotency-Key` ÷ the same without one: what
 //!   claiming the key and writing the response with the order cost;
 //! - a replayed `POST /orders` (a key already answered) ÷ warm `GET /products/{id}`:
-//!   a retry costs about one read.
+//!   what answering a retry costs, against the cheapest read.
 //!
 //! Medians; the two sides of each ratio alternate run by run so that background
 //! load falls on both alike; requests are built before the clock starts.
