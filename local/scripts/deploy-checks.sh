@@ -14,8 +14,7 @@
 #   3. docker-compose.yml follows the Compose schema and .env.example;
 #   4. `sam build` builds every function as a deployment does (from a copy
 #      of the template for this machine's architecture); each zip, as `sam
-#      package` makes it, is at most 3,100,000 bytes (goal 3,000,000, printed as
-#      met or missed) and no artifact links
+#      package` makes it, is at most 3,000,000 bytes and no artifact links
 #      SQLite (lambda-build.sh); the cold-start benchmark below runs these
 #      very artifacts;
 #   5. every function answers under `cargo lambda watch` (HTTP and `cargo
