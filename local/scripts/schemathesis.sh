@@ -17,28 +17,9 @@ profile=debug
 source local/scripts/services/python.sh
 ensure_pip_packages schemathesis==4.32.5
 
-if [ "$profile" = release ]; then
-    timeout 2400 cargo build -q --release -p local
-else
-    timeout 900 cargo build -q -p local
-fi
-mkdir -p .build
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-DB_DRIVER=sqlite SQLITE_PATH="$work/schemathesis.db" "target/$profile/local" --port "$port" \
-    >.build/schemathesis-server.log 2>&1 &
-server=$!
-cleanup() {
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-    curl -fsS "$base/health" >/dev/null 2>&1 && break
-    sleep 0.2
-done
+# shellcheck source=services/dev_server.sh
+source local/scripts/services/dev_server.sh
+start_dev_server "$profile" schemathesis .build/schemathesis-server.log
 
 # A user of its own, and its token for the protected operations.
 user="fuzz_$(date +%s)"
