@@ -27,8 +27,17 @@ use crate::error::AppError;
 pub const MAX_ID: i64 = (1 << 53) - 1;
 
 /// Parses a positive integer id from a path segment or body; `what` names it in errors.
+/// An integral number written with a zero fraction (`5.0`) is that integer, as
+/// JSON Schema counts it (and as bodies already read it): clients that render
+/// ids from such numbers into paths are not refused.
 pub fn parse_id(text: &str, what: &str) -> Result<i64, AppError> {
-    match text.parse::<i64>() {
+    let digits = match text.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => {
+            whole
+        }
+        _ => text,
+    };
+    match digits.parse::<i64>() {
         Ok(id) if (1..=MAX_ID).contains(&id) => Ok(id),
         _ => Err(AppError::validation(format!(
             "{what} must be a positive integer below 2^53"
@@ -124,7 +133,20 @@ mod tests {
     #[test]
     fn ids_are_positive_and_below_2_pow_53() {
         assert_eq!(parse_id("7", "id").unwrap(), 7);
-        for bad in ["0", "-1", "abc", "9007199254740992", "", "1.5"] {
+        assert_eq!(parse_id("5.0", "id").unwrap(), 5);
+        assert_eq!(parse_id("5.00", "id").unwrap(), 5);
+        for bad in [
+            "0",
+            "-1",
+            "abc",
+            "9007199254740992",
+            "",
+            "1.5",
+            "5.",
+            "5.0.0",
+            ".0",
+            "0.0",
+        ] {
             assert!(parse_id(bad, "id").is_err(), "{bad}");
         }
     }
