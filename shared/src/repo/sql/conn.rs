@@ -1,6 +1,7 @@
-//! The connection a unit of work runs on: one from the pool, or, where the
-//! store was opened with a single connection (`DB_MAX_CONNECTIONS=1`, the
-//! default on Lambda), the one connection the store holds.
+//! The connection a unit of work runs on: one from the pool, or one the store
+//! holds: on PostgreSQL opened with a single connection (`DB_MAX_CONNECTIONS=1`,
+//! the default on Lambda) the one connection for everything, on SQLite the one
+//! writer connection (see `super::Holds`).
 //!
 //! Why a held connection: a Lambda execution environment serves one request
 //! at a time, so a pool there only adds cost, and sqlx's pool pings every

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::dialect::Dialect;
-use super::{SqlStore, store_error};
+use super::{Access, SqlStore, store_error};
 use crate::domain::idempotency::outcome_of;
 use crate::domain::{ClaimOutcome, IdemClaim, IdemFinish, StoredResponse, Timestamp};
 use crate::error::{AppError, AppResult};
@@ -38,8 +38,7 @@ const CLAIM: &str = "INSERT INTO idempotency_keys
          status = NULL, body = NULL, location = NULL
      WHERE idempotency_keys.expires_at <= $7
         OR (idempotency_keys.status IS NULL AND idempotency_keys.lease_until <= $7
-            AND idempotency_keys.fingerprint = excluded.fingerprint)
-     RETURNING token";
+            AND idempotency_keys.fingerprint = excluded.fingerprint)";
 
 const READ: &str = "SELECT token, fingerprint, lease_until, status, body, location
      FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2";
@@ -65,8 +64,7 @@ impl Record {
 }
 
 const FINISH: &str = "UPDATE idempotency_keys SET status = $1, body = $2, location = $3
-     WHERE user_id = $4 AND idem_key = $5 AND token = $6 AND status IS NULL
-     RETURNING token";
+     WHERE user_id = $4 AND idem_key = $5 AND token = $6 AND status IS NULL";
 
 const RELEASE: &str = "DELETE FROM idempotency_keys
      WHERE user_id = $1 AND idem_key = $2 AND token = $3 AND status IS NULL";
@@ -109,10 +107,10 @@ macro_rules! idempotency_repo {
                 .bind(claim.user_id)
                 .bind(claim.key.as_str())
                 .bind(&claim.token)
-                .fetch_optional(conn)
+                .execute(conn)
                 .await
                 .map_err(store_error::<Db>)?;
-            Ok(done.is_some())
+            Ok(done.rows_affected() == 1)
         }
 
         /// Purges now and then, then takes the key if it is free; whether it did.
@@ -137,10 +135,12 @@ macro_rules! idempotency_repo {
                 .bind(claim.lease_until.unix())
                 .bind(claim.expires_at().unix())
                 .bind(claim.now.unix())
-                .fetch_optional(&mut *conn)
+                .execute(&mut *conn)
                 .await
                 .map_err(store_error::<Db>)?;
-            Ok(taken.is_some())
+            // A row counts as affected when inserted or taken over, not when
+            // the conflict's WHERE left it alone.
+            Ok(taken.rows_affected() == 1)
         }
 
         /// The key's record, if there is one.
@@ -203,7 +203,7 @@ macro_rules! idempotency_repo {
         #[async_trait]
         impl IdempotencyRepo for SqlStore<Db> {
             async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Write).await?;
                 if take(&mut conn, claim).await? {
                     conn.finished(true);
                     return Ok(ClaimOutcome::Claimed);
@@ -221,14 +221,14 @@ macro_rules! idempotency_repo {
                 claim: &IdemClaim,
                 response: &StoredResponse,
             ) -> AppResult<bool> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Write).await?;
                 let finished = finish(&mut *conn, claim, response).await;
                 conn.finished(finished.is_ok());
                 finished
             }
 
             async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Write).await?;
                 let released = sqlx::query(RELEASE)
                     .bind(claim.user_id)
                     .bind(claim.key.as_str())

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::dialect::{Dialect, JsonDoc};
-use super::{SqlStore, rows, store_error};
+use super::{Access, SqlStore, rows, store_error};
 use crate::domain::{IdemFinish, Invoice, NewInvoice, Page, PageRequest, StatusChange};
 use crate::error::{AppError, AppResult};
 use crate::repo::{InvoiceRepo, codec};
@@ -36,7 +36,7 @@ macro_rules! invoice_repo {
                 .bind(new.total.cents())
                 .bind(new.created_at)
                 .bind(new.due_date);
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Write).await?;
                 let created = async {
                     let mut tx = sqlx::Connection::begin(&mut *conn)
                         .await
@@ -81,7 +81,8 @@ macro_rules! invoice_repo {
                     invoice_columns!(),
                     " FROM invoices WHERE id = $1"
                 ));
-                self.fetch_optional(query.bind(id), rows::invoice).await
+                self.fetch_optional(Access::Read, query.bind(id), rows::invoice)
+                    .await
             }
 
             async fn get_invoice_by_order(&self, order_id: i64) -> AppResult<Option<Invoice>> {
@@ -90,7 +91,7 @@ macro_rules! invoice_repo {
                     invoice_columns!(),
                     " FROM invoices WHERE order_id = $1"
                 ));
-                self.fetch_optional(query.bind(order_id), rows::invoice)
+                self.fetch_optional(Access::Read, query.bind(order_id), rows::invoice)
                     .await
             }
 
@@ -122,7 +123,8 @@ macro_rules! invoice_repo {
                     .bind(JsonDoc(codec::encode_status_change(change)))
                     .bind(id)
                     .bind(change.from.as_str());
-                self.fetch_optional(query, rows::invoice).await
+                self.fetch_optional(Access::Write, query, rows::invoice)
+                    .await
             }
         }
     };

@@ -111,8 +111,9 @@ type Prepare<D> = Box<
 /// A repository over one SQL database: `SqliteStore` or `PostgresStore`.
 pub struct SqlStore<D: Database> {
     pool: Pool<D>,
-    /// With a single connection (see `conn`), where it is kept.
-    held: Option<conn::Slot<D>>,
+    /// The connection the store holds (see `conn`), if it keeps one, and
+    /// which units of work run on it.
+    held: Option<(conn::Slot<D>, Holds)>,
     bootstrap: Bootstrap,
     prepare: Option<Prepare<D>>,
     /// Set once the bootstrap has run; a failed one is retried on next use.
@@ -122,7 +123,7 @@ pub struct SqlStore<D: Database> {
 impl<D: Database> SqlStore<D> {
     fn new(
         pool: Pool<D>,
-        held: Option<conn::Slot<D>>,
+        held: Option<(conn::Slot<D>, Holds)>,
         bootstrap: Bootstrap,
         prepare: Option<Prepare<D>>,
     ) -> Self {
@@ -134,6 +135,26 @@ impl<D: Database> SqlStore<D> {
             ready: OnceCell::new(),
         }
     }
+}
+
+/// What a unit of work does to the database, which decides where it runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Access {
+    Read,
+    /// Writes, and reads that must see the latest committed write.
+    Write,
+}
+
+/// Which units of work run on a store's held connection.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Holds {
+    /// All of them: a single-connection store (PostgreSQL on Lambda).
+    All,
+    /// Writes; reads use the pool. SQLite lets one connection write at a
+    /// time, so writers queue in-process for the one writer connection rather
+    /// than contend for the file lock (SQLite's busy handler sleeps between
+    /// tries), and a write pays no pool release (a task and a ping).
+    Writes,
 }
 
 /// Maps a driver error: an unreachable or contended store is a 503, anything
@@ -194,48 +215,55 @@ macro_rules! store {
                 Ok(&self.pool)
             }
 
-            /// A connection for one unit of work, once the store is
-            /// bootstrapped: the held one or one from the pool (`conn`).
-            pub(super) async fn conn(&self) -> AppResult<conn::Conn<Db>> {
+            /// A connection for one unit of work that does `access`, once
+            /// the store is bootstrapped: the held one where the store holds
+            /// one for such work, else one from the pool (`conn`).
+            pub(super) async fn conn(&self, access: Access) -> AppResult<conn::Conn<Db>> {
                 let pool = self.pool().await?;
-                conn::Conn::acquire(pool, self.held.as_ref())
+                let held = self.held.as_ref().and_then(|(slot, holds)| {
+                    (*holds == Holds::All || access == Access::Write).then_some(slot)
+                });
+                conn::Conn::acquire(pool, held)
                     .await
                     .map_err(store_error::<Db>)
             }
 
-            /// Runs `query` and maps the row it returns.
+            /// Runs `query`, which does `access`, and maps the row it returns.
             pub(super) async fn fetch_one<T>(
                 &self,
+                access: Access,
                 query: SqlQuery<'_, Db>,
                 map: MapRow<Db, T>,
             ) -> AppResult<T> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(access).await?;
                 let result = query.fetch_one(&mut *conn).await;
                 conn.settle(&result);
                 let row = result.map_err(store_error::<Db>)?;
                 map(&row)
             }
 
-            /// Runs `query` and maps the row it returns, if any.
+            /// Runs `query`, which does `access`, and maps the row it returns, if any.
             pub(super) async fn fetch_optional<T>(
                 &self,
+                access: Access,
                 query: SqlQuery<'_, Db>,
                 map: MapRow<Db, T>,
             ) -> AppResult<Option<T>> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(access).await?;
                 let result = query.fetch_optional(&mut *conn).await;
                 conn.settle(&result);
                 let row = result.map_err(store_error::<Db>)?;
                 row.as_ref().map(map).transpose()
             }
 
-            /// Runs `query` and maps every row it returns.
+            /// Runs `query`, which does `access`, and maps every row it returns.
             pub(super) async fn fetch_all<T>(
                 &self,
+                access: Access,
                 query: SqlQuery<'_, Db>,
                 map: MapRow<Db, T>,
             ) -> AppResult<Vec<T>> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(access).await?;
                 let result = query.fetch_all(&mut *conn).await;
                 conn.settle(&result);
                 let rows = result.map_err(store_error::<Db>)?;
@@ -256,7 +284,7 @@ macro_rules! store {
                     .bind(user_id)
                     .bind(page.after.unwrap_or(i64::MAX))
                     .bind(i64::from(page.limit) + 1);
-                let items = self.fetch_all(query, map).await?;
+                let items = self.fetch_all(Access::Read, query, map).await?;
                 Ok(Page::from_overfetch(items, page.limit, id))
             }
         }
@@ -268,7 +296,7 @@ macro_rules! store {
             }
 
             async fn ping(&self) -> AppResult<()> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Read).await?;
                 let result = sqlx::query("SELECT 1").execute(&mut *conn).await;
                 conn.settle(&result);
                 result.map_err(store_error::<Db>)?;

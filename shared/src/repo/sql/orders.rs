@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::dialect::JsonDoc;
-use super::{SqlStore, rows, store_error};
+use super::{Access, SqlStore, rows, store_error};
 use crate::domain::order::ORDER_STATUS_PENDING;
 use crate::domain::{IdemFinish, NewOrder, Order, Page, PageRequest};
 use crate::error::AppResult;
@@ -34,7 +34,7 @@ macro_rules! order_repo {
                 .bind(new.total.cents())
                 .bind(ORDER_STATUS_PENDING)
                 .bind(new.created_at);
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Write).await?;
                 let placed = async {
                     let mut tx = sqlx::Connection::begin(&mut *conn)
                         .await
@@ -57,7 +57,8 @@ macro_rules! order_repo {
                     order_columns!(),
                     " FROM orders WHERE id = $1"
                 ));
-                self.fetch_optional(query.bind(id), rows::order).await
+                self.fetch_optional(Access::Read, query.bind(id), rows::order)
+                    .await
             }
 
             async fn list_orders_by_user(

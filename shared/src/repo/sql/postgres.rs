@@ -38,7 +38,7 @@ impl SqlStore<Postgres> {
         // A pool of one is a held connection: no pool, so no ping on every
         // release (see `conn`). One connection per Lambda environment, which
         // serves one request at a time, is the default there.
-        let held = (config.max_connections == 1).then(super::conn::slot);
+        let held = (config.max_connections == 1).then(|| (super::conn::slot(), super::Holds::All));
         let config = config.clone();
         let prepare: super::Prepare<Postgres> = Box::new(move |pool| {
             let config = config.clone();

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::dialect::{Dialect, IdList};
-use super::{SqlQuery, SqlStore, rows, store_error};
+use super::{Access, SqlQuery, SqlStore, rows, store_error};
 use crate::domain::{NewProduct, Page, PageRequest, Product, ProductPatch, Timestamp};
 use crate::error::AppResult;
 use crate::repo::ProductRepo;
@@ -82,7 +82,7 @@ macro_rules! product_repo {
                 .bind(category)
                 .bind(page.after.unwrap_or(0))
                 .bind(i64::from(page.limit) + 1);
-                let products = self.fetch_all(query, rows::product).await?;
+                let products = self.fetch_all(Access::Read, query, rows::product).await?;
                 Ok(Page::from_overfetch(products, page.limit, |p| p.product_id))
             }
 
@@ -92,12 +92,13 @@ macro_rules! product_repo {
                     product_columns!(),
                     " FROM products WHERE id = $1"
                 ));
-                self.fetch_optional(query.bind(id), rows::product).await
+                self.fetch_optional(Access::Read, query.bind(id), rows::product)
+                    .await
             }
 
             async fn get_products(&self, ids: &[i64]) -> AppResult<Vec<Product>> {
                 let query = sqlx::query(Db::PRODUCTS_BY_IDS).bind(IdList(ids));
-                self.fetch_all(query, rows::product).await
+                self.fetch_all(Access::Read, query, rows::product).await
             }
 
             async fn create_product(&self, new: &NewProduct) -> AppResult<Product> {
@@ -106,7 +107,7 @@ macro_rules! product_repo {
                     " RETURNING ",
                     product_columns!()
                 ));
-                self.fetch_one(bind_product(query, new), rows::product)
+                self.fetch_one(Access::Write, bind_product(query, new), rows::product)
                     .await
             }
 
@@ -133,7 +134,8 @@ macro_rules! product_repo {
                 .bind(patch.in_stock)
                 .bind(patch.updated_at)
                 .bind(id);
-                self.fetch_optional(query, rows::product).await
+                self.fetch_optional(Access::Write, query, rows::product)
+                    .await
             }
 
             async fn seed_catalog(&self, products: &[NewProduct]) -> AppResult<bool> {

@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 
-use super::{SqlStore, store_error};
+use super::{Access, SqlStore, store_error};
 use crate::domain::session::LOGIN_FAILURE_WINDOW_SECONDS;
 use crate::domain::{FailureWindow, NewSession, RotateOutcome, Rotation, SessionOwner, Timestamp};
 use crate::error::{AppError, AppResult};
@@ -86,100 +86,111 @@ macro_rules! session_repo {
         #[async_trait]
         impl SessionRepo for SqlStore<Db> {
             async fn create_session(&self, new: &NewSession) -> AppResult<()> {
-                let mut tx = self
-                    .pool()
-                    .await?
-                    .begin()
-                    .await
-                    .map_err(store_error::<Db>)?;
-                sqlx::query(INSERT_SESSION)
-                    .bind(&new.session_id)
-                    .bind(new.user_id)
-                    .bind(&new.username)
-                    .bind(new.created_at.unix())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                sqlx::query(INSERT_TOKEN)
-                    .bind(&new.token_hash)
-                    .bind(&new.session_id)
-                    .bind(new.expires_at.unix())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                tx.commit().await.map_err(store_error::<Db>)
-            }
-
-            async fn rotate_refresh_token(&self, rotation: &Rotation) -> AppResult<RotateOutcome> {
-                let pool = self.pool().await?;
-                if rotation
-                    .next
-                    .as_bytes()
-                    .first()
-                    .is_some_and(|b| b % PURGE_EVERY == 0)
-                {
-                    sqlx::query(PURGE_TOKENS)
-                        .bind(rotation.now.unix() - 86_400)
-                        .execute(pool)
+                let mut conn = self.conn(Access::Write).await?;
+                let created = async {
+                    let mut tx = sqlx::Connection::begin(&mut *conn)
                         .await
                         .map_err(store_error::<Db>)?;
-                }
-                let get = |e| AppError::internal(e);
-                let mut tx = pool.begin().await.map_err(store_error::<Db>)?;
-                let spent = sqlx::query(SPEND)
-                    .bind(rotation.now.unix())
-                    .bind(&rotation.presented)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                if let Some(spent) = spent {
-                    let session_id: String = spent.try_get("session_id").map_err(get)?;
-                    sqlx::query(INSERT_TOKEN)
-                        .bind(&rotation.next)
-                        .bind(&session_id)
-                        .bind(rotation.next_expires_at.unix())
+                    sqlx::query(INSERT_SESSION)
+                        .bind(&new.session_id)
+                        .bind(new.user_id)
+                        .bind(&new.username)
+                        .bind(new.created_at.unix())
                         .execute(&mut *tx)
                         .await
                         .map_err(store_error::<Db>)?;
-                    let owner = sqlx::query(OWNER)
-                        .bind(&session_id)
-                        .fetch_one(&mut *tx)
+                    sqlx::query(INSERT_TOKEN)
+                        .bind(&new.token_hash)
+                        .bind(&new.session_id)
+                        .bind(new.expires_at.unix())
+                        .execute(&mut *tx)
                         .await
                         .map_err(store_error::<Db>)?;
-                    let owner = SessionOwner {
-                        user_id: owner.try_get("user_id").map_err(get)?,
-                        username: owner.try_get("username").map_err(get)?,
-                        session_id,
-                    };
-                    tx.commit().await.map_err(store_error::<Db>)?;
-                    return Ok(RotateOutcome::Rotated(owner));
+                    tx.commit().await.map_err(store_error::<Db>)
                 }
-                // Not live. Spent before means a second holder: end the session.
-                let token = sqlx::query(TOKEN)
-                    .bind(&rotation.presented)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                let outcome = match token {
-                    Some(token)
-                        if token
-                            .try_get::<Option<i64>, _>("spent_at")
-                            .map_err(get)?
-                            .is_some() =>
+                .await;
+                // Any failure inside the transaction: the connection is not reused.
+                conn.finished(created.is_ok());
+                created
+            }
+
+            async fn rotate_refresh_token(&self, rotation: &Rotation) -> AppResult<RotateOutcome> {
+                let mut conn = self.conn(Access::Write).await?;
+                let rotated = async {
+                    if rotation
+                        .next
+                        .as_bytes()
+                        .first()
+                        .is_some_and(|b| b % PURGE_EVERY == 0)
                     {
-                        let session_id: String = token.try_get("session_id").map_err(get)?;
-                        sqlx::query(REVOKE)
-                            .bind(rotation.now.unix())
+                        sqlx::query(PURGE_TOKENS)
+                            .bind(rotation.now.unix() - 86_400)
+                            .execute(&mut *conn)
+                            .await
+                            .map_err(store_error::<Db>)?;
+                    }
+                    let get = |e| AppError::internal(e);
+                    let mut tx = sqlx::Connection::begin(&mut *conn)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                    let spent = sqlx::query(SPEND)
+                        .bind(rotation.now.unix())
+                        .bind(&rotation.presented)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                    if let Some(spent) = spent {
+                        let session_id: String = spent.try_get("session_id").map_err(get)?;
+                        sqlx::query(INSERT_TOKEN)
+                            .bind(&rotation.next)
                             .bind(&session_id)
+                            .bind(rotation.next_expires_at.unix())
                             .execute(&mut *tx)
                             .await
                             .map_err(store_error::<Db>)?;
-                        RotateOutcome::Reused
+                        let owner = sqlx::query(OWNER)
+                            .bind(&session_id)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(store_error::<Db>)?;
+                        let owner = SessionOwner {
+                            user_id: owner.try_get("user_id").map_err(get)?,
+                            username: owner.try_get("username").map_err(get)?,
+                            session_id,
+                        };
+                        tx.commit().await.map_err(store_error::<Db>)?;
+                        return Ok(RotateOutcome::Rotated(owner));
                     }
-                    _ => RotateOutcome::Invalid,
-                };
-                tx.commit().await.map_err(store_error::<Db>)?;
-                Ok(outcome)
+                    // Not live. Spent before means a second holder: end the session.
+                    let token = sqlx::query(TOKEN)
+                        .bind(&rotation.presented)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                    let outcome = match token {
+                        Some(token)
+                            if token
+                                .try_get::<Option<i64>, _>("spent_at")
+                                .map_err(get)?
+                                .is_some() =>
+                        {
+                            let session_id: String = token.try_get("session_id").map_err(get)?;
+                            sqlx::query(REVOKE)
+                                .bind(rotation.now.unix())
+                                .bind(&session_id)
+                                .execute(&mut *tx)
+                                .await
+                                .map_err(store_error::<Db>)?;
+                            RotateOutcome::Reused
+                        }
+                        _ => RotateOutcome::Invalid,
+                    };
+                    tx.commit().await.map_err(store_error::<Db>)?;
+                    Ok(outcome)
+                }
+                .await;
+                conn.finished(rotated.is_ok());
+                rotated
             }
 
             async fn revoke_session(
@@ -188,14 +199,15 @@ macro_rules! session_repo {
                 token_hash: &str,
                 now: Timestamp,
             ) -> AppResult<bool> {
+                let mut conn = self.conn(Access::Write).await?;
                 let revoked = sqlx::query(REVOKE_OWNED)
                     .bind(now.unix())
                     .bind(user_id)
                     .bind(token_hash)
-                    .fetch_optional(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                Ok(revoked.is_some())
+                    .fetch_optional(&mut *conn)
+                    .await;
+                conn.settle(&revoked);
+                Ok(revoked.map_err(store_error::<Db>)?.is_some())
             }
 
             async fn record_login_failure(
@@ -203,21 +215,23 @@ macro_rules! session_repo {
                 name_key: &str,
                 now: Timestamp,
             ) -> AppResult<FailureWindow> {
+                let mut conn = self.conn(Access::Write).await?;
                 if purges() {
-                    sqlx::query(PURGE_FAILURES)
+                    let purged = sqlx::query(PURGE_FAILURES)
                         .bind(now.unix() - LOGIN_FAILURE_WINDOW_SECONDS)
-                        .execute(self.pool().await?)
-                        .await
-                        .map_err(store_error::<Db>)?;
+                        .execute(&mut *conn)
+                        .await;
+                    conn.settle(&purged);
+                    purged.map_err(store_error::<Db>)?;
                 }
                 let row = sqlx::query(RECORD_FAILURE)
                     .bind(name_key)
                     .bind(now.unix() - LOGIN_FAILURE_WINDOW_SECONDS)
                     .bind(now.unix())
-                    .fetch_one(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
-                window(&row, now)
+                    .fetch_one(&mut *conn)
+                    .await;
+                conn.settle(&row);
+                window(&row.map_err(store_error::<Db>)?, now)
             }
 
             async fn login_failures(
@@ -225,11 +239,13 @@ macro_rules! session_repo {
                 name_key: &str,
                 now: Timestamp,
             ) -> AppResult<FailureWindow> {
+                let mut conn = self.conn(Access::Read).await?;
                 let row = sqlx::query(FAILURES)
                     .bind(name_key)
-                    .fetch_optional(self.pool().await?)
-                    .await
-                    .map_err(store_error::<Db>)?;
+                    .fetch_optional(&mut *conn)
+                    .await;
+                conn.settle(&row);
+                let row = row.map_err(store_error::<Db>)?;
                 match row {
                     Some(row) => window(&row, now),
                     None => Ok(FailureWindow::empty(now)),

@@ -1,8 +1,10 @@
 //! Opening the embedded SQLite store: the zero-setup default for local use.
-//! WAL journal so readers never block the writer; a busy timeout so concurrent
-//! writers queue instead of failing; every unit of work (in `super`) one
-//! statement or one transaction that starts with a write (so it takes the
-//! write lock up front).
+//! WAL journal so readers never block the writer; one writer connection that
+//! the store holds, so this process's writers queue for it in turn (SQLite
+//! lets one connection write at a time) while reads use a small pool; a busy
+//! timeout for writers in other processes on the same file; every unit of
+//! work (in `super`) one statement or one transaction that starts with a
+//! write (so it takes the write lock up front).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -44,8 +46,8 @@ impl SqlStore<Sqlite> {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
-            // One writer at a time anyway (SQLite), and few cores: a small pool
-            // keeps connections (each with its own worker thread) warm.
+            // For reads (writes have their own connection), and few cores: a
+            // small pool keeps connections (each with its own worker thread) warm.
             .max_connections(4)
             // An embedded file cannot go away between requests; skip the ping.
             .test_before_acquire(false)
@@ -53,7 +55,9 @@ impl SqlStore<Sqlite> {
             .connect_with(options)
             .await
             .map_err(store_error::<Sqlite>)?;
-        let store = SqlStore::new(pool, None, bootstrap, None);
+        // One writer connection, held by the store (`super::Holds::Writes`).
+        let writer = Some((super::conn::slot(), super::Holds::Writes));
+        let store = SqlStore::new(pool, writer, bootstrap, None);
         // Bootstrap now, under the lock, rather than on first use.
         store.pool().await?;
         drop(bootstrap_lock);

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::dialect::Dialect;
-use super::{SqlStore, is_unique_violation, rows, store_error};
+use super::{Access, SqlStore, is_unique_violation, rows, store_error};
 use crate::domain::{NewUser, Role, User, UserRecord};
 use crate::error::{AppError, AppResult};
 use crate::repo::UserRepo;
@@ -13,7 +13,7 @@ macro_rules! user_repo {
         #[async_trait]
         impl UserRepo for SqlStore<Db> {
             async fn register_user(&self, new: &NewUser) -> AppResult<User> {
-                let mut conn = self.conn().await?;
+                let mut conn = self.conn(Access::Write).await?;
                 let result = sqlx::query(
                     "INSERT INTO users (username, password_hash, created_at) \
                      VALUES ($1, $2, $3) RETURNING id",
@@ -38,14 +38,15 @@ macro_rules! user_repo {
 
             async fn find_user_by_username(&self, username: &str) -> AppResult<Option<UserRecord>> {
                 let query = sqlx::query(Db::USER_BY_NAME).bind(username);
-                self.fetch_optional(query, rows::user_record).await
+                self.fetch_optional(Access::Read, query, rows::user_record)
+                    .await
             }
 
             async fn set_user_role(&self, username: &str, role: Role) -> AppResult<Option<User>> {
                 let query = sqlx::query(Db::SET_USER_ROLE)
                     .bind(username)
                     .bind(role.as_str());
-                self.fetch_optional(query, rows::user).await
+                self.fetch_optional(Access::Write, query, rows::user).await
             }
         }
     };
