@@ -51,9 +51,11 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                 req,
                 caller.user_id,
                 &respond,
-                async |idem| {
+                async || {
                     let body: CreateInvoice = web::parse_json(req)?;
-                    let order_id = parse_id(&body.order_id.to_string(), "order_id")?;
+                    parse_id(&body.order_id.to_string(), "order_id")
+                },
+                async |order_id, idem| {
                     let result = app
                         .invoices
                         .create_for_order(&caller, order_id, idem)

@@ -72,9 +72,12 @@ async fn route(app: &App, req: &Request) -> HttpResult {
                 req,
                 caller.user_id,
                 &respond,
-                async |idem| {
+                async || {
                     let body: PlaceOrder = web::parse_json(req)?;
-                    let order = app.orders.place(&owner, &lines(body)?, idem).await?;
+                    app.orders.price(&owner, &lines(body)?).await
+                },
+                async |new, idem| {
+                    let order = app.orders.place(&new, idem).await?;
                     tracing::info!(
                         order_id = order.order_id,
                         user_id = owner.user_id,

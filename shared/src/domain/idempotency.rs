@@ -64,7 +64,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
             hash.update(body);
         }
     }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", hash.finalize())
 }
 
 /// Whether an answer is final, so remembered for replay (API: 2xx, and 4xx

@@ -21,17 +21,10 @@ impl OrderService {
         }
     }
 
-    /// Places an order for `owner` from requested `(product_id, quantity)` lines:
-    /// repeats merged, every product checked to exist and be in stock, priced
-    /// now, taxed, and stored with all its lines at once.
-    /// With `idem`, the remembered response is stored with the order (see
-    /// `IdemFinish`).
-    pub async fn place(
-        &self,
-        owner: &Identity,
-        raw_lines: &[(i64, i64)],
-        idem: Option<&IdemFinish<'_, Order>>,
-    ) -> AppResult<Order> {
+    /// The order `owner` asks for with requested `(product_id, quantity)`
+    /// lines, ready to place: repeats merged, every product checked to exist
+    /// and be in stock, priced now, taxed. Only reads.
+    pub async fn price(&self, owner: &Identity, raw_lines: &[(i64, i64)]) -> AppResult<NewOrder> {
         let lines = merge_lines(raw_lines)?;
         let mut items = Vec::with_capacity(lines.len());
         let mut subtotal = Money::ZERO;
@@ -61,7 +54,7 @@ impl OrderService {
         }
         let tax = subtotal.percent_bps(self.tax_rate_bps);
         let total = subtotal.checked_add(tax).ok_or_else(too_large)?;
-        let new = NewOrder {
+        Ok(NewOrder {
             user_id: owner.user_id,
             username: owner.username.clone(),
             items,
@@ -69,8 +62,17 @@ impl OrderService {
             tax,
             total,
             created_at: Timestamp::now(),
-        };
-        let order = self.store.place_order(&new, idem).await?;
+        })
+    }
+
+    /// Stores a priced order with all its lines at once. With `idem`, the
+    /// remembered response is stored with the order (see `IdemFinish`).
+    pub async fn place(
+        &self,
+        new: &NewOrder,
+        idem: Option<&IdemFinish<'_, Order>>,
+    ) -> AppResult<Order> {
+        let order = self.store.place_order(new, idem).await?;
         metrics::count(Metric::OrdersPlaced);
         Ok(order)
     }

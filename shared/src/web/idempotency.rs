@@ -2,12 +2,19 @@
 //! /orders/{username}`, `POST /invoices`): claim the key, run the request once,
 //! remember its final answer, replay it to retries.
 //!
+//! A creating route comes in two phases: `prepare` only reads (parses the
+//! body, looks up what the request refers to) and `create` writes. The claim
+//! runs alongside `prepare`, since neither depends on the other: a keyed
+//! request waits for the slower of the two rather than for both in turn, and
+//! when the claim says the key is answered or in use, what `prepare` read is
+//! dropped unused. `create` runs only once the key is claimed.
+//!
 //! A claim holds a lease: locally a fixed bound, in Lambda never past the
 //! invocation's deadline (a request cannot outlive it). Once the lease lapses a
 //! retry takes over; the old holder, if it still runs, can no longer finish
 //! (its unit of work is conditional on the claim) so nothing is created twice.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use http::HeaderValue;
 use http::header::{CONTENT_TYPE, LOCATION};
@@ -26,19 +33,23 @@ pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 /// The longest a claim holds off retries when nothing else bounds it.
 pub const LEASE_SECONDS: i64 = 30;
 
-/// Runs `work` at most once per `Idempotency-Key` of `user_id`, answering with
-/// `respond` of its result. Without the header, just runs it. `work` receives
-/// the finishing half of the claim to hand to the unit of work that creates
+/// Runs a creating route at most once per `Idempotency-Key` of `user_id`:
+/// `prepare` (reads only: it may run for a request that then creates
+/// nothing), then `create` with what it prepared, answering with `respond` of
+/// the result. Without the header, just runs them. `create` receives the
+/// finishing half of the claim to hand to the unit of work that creates
 /// something; an answer that created nothing is remembered here.
-pub async fn respond_once<T>(
+pub async fn respond_once<P, T>(
     store: &dyn Store,
     req: &Request,
     user_id: i64,
     respond: &(dyn Fn(&T) -> Response<Body> + Send + Sync),
-    work: impl AsyncFnOnce(Option<&IdemFinish<'_, T>>) -> AppResult<T>,
+    prepare: impl AsyncFnOnce() -> AppResult<P>,
+    create: impl AsyncFnOnce(P, Option<&IdemFinish<'_, T>>) -> AppResult<T>,
 ) -> HttpResult {
     let Some(header) = req.headers().get(IDEMPOTENCY_KEY) else {
-        return work(None).await.map(|value| respond(&value));
+        let prepared = prepare().await?;
+        return create(prepared, None).await.map(|value| respond(&value));
     };
     let key = IdempotencyKey::parse(header.to_str().map_err(|_| {
         AppError::InvalidIdempotencyKey("Idempotency-Key must be printable ASCII")
@@ -51,7 +62,8 @@ pub async fn respond_once<T>(
         now,
         lease_until(req, now),
     )?;
-    match store.claim_idempotency_key(&claim).await? {
+    let (outcome, prepared) = tokio::join!(store.claim_idempotency_key(&claim), prepare());
+    match outcome? {
         ClaimOutcome::Claimed => {}
         ClaimOutcome::Replay(stored) => return Ok(replay(&stored)),
         ClaimOutcome::InProgress { lease_until } => {
@@ -64,26 +76,39 @@ pub async fn respond_once<T>(
         ClaimOutcome::Mismatch => return Err(AppError::IdempotencyKeyReused),
     }
 
-    // The backend calls `render` inside the unit of work it commits; if it
-    // never does, the request created nothing and its answer is stored below.
-    let stored_by_work = AtomicBool::new(false);
+    // The backend calls `render` inside the unit of work it commits, and the
+    // response it rendered is the one sent; if it never does, the request
+    // created nothing and its answer is stored below.
+    let rendered: Mutex<Option<Response<Body>>> = Mutex::new(None);
     let render = |value: &T| {
-        stored_by_work.store(true, Ordering::Relaxed);
-        stored(&respond(value))
+        let response = respond(value);
+        let remembered = stored(&response);
+        *rendered.lock().unwrap_or_else(PoisonError::into_inner) = Some(response);
+        remembered
     };
     let finish = IdemFinish {
         claim: &claim,
         render: &render,
     };
-    match work(Some(&finish)).await {
+    let created = match prepared {
+        Ok(prepared) => create(prepared, Some(&finish)).await,
+        Err(err) => Err(err),
+    };
+    match created {
         Ok(value) => {
-            let response = respond(&value);
-            if !stored_by_work.load(Ordering::Relaxed) {
-                store
-                    .complete_idempotency_key(&claim, &stored(&response))
-                    .await?;
+            let rendered = rendered
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            match rendered {
+                Some(response) => Ok(response),
+                None => {
+                    let response = respond(&value);
+                    store
+                        .complete_idempotency_key(&claim, &stored(&response))
+                        .await?;
+                    Ok(response)
+                }
             }
-            Ok(response)
         }
         Err(err) => {
             let in_use = matches!(err, AppError::IdempotencyKeyInUse { .. });
