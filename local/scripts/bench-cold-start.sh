@@ -4,7 +4,7 @@
 # starts it, against a local emulator of the Lambda Runtime API (127.0.0.1
 # only), timed from process exec to its first response, next to a hello-world
 # lambda_http function built with the same release profile.
-# Usage: local/scripts/bench-cold-start.sh [--runs N] [--max-ratio R] [--driver D] [--no-build]
+# Usage: local/scripts/bench-cold-start.sh [--runs N] [--goal-ratio R] [--driver D] [--no-build]
 #                                          [--reach-store]
 #   --no-build  uses the artifacts already built (else it runs
 #               local/scripts/lambda-build.sh first: sam build, sizes)

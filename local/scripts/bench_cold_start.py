@@ -3,7 +3,7 @@ against a local emulator of the Lambda Runtime API, and times process exec ->
 first response served, next to a hello-world lambda_http function built with
 the same release profile.
 
-Usage: python bench_cold_start.py [--runs N] [--max-ratio R] [--template T] [--build-dir DIR]
+Usage: python bench_cold_start.py [--runs N] [--goal-ratio R] [--template T] [--build-dir DIR]
                                   [--driver D] [--reach-store]
 
 The functions are the artifacts `sam build` made (.aws-sam/build/<logical
@@ -22,7 +22,8 @@ ports; or sqlite, the local-only store, opened and migrated at init), so the
 figure is the init cost plus a trivial first invoke: config, telemetry, token
 keys, the store's client, the Lambda runtime. The table prints the
 median and the minimum per function and the ratio of medians to hello-world;
---max-ratio fails the run when a function's ratio is above it.
+--goal-ratio prints whether every function's ratio is within it. It never
+fails the run: timings on a shared machine vary, and tests do not assert them.
 
 --reach-store (with --driver postgres-tls) times instead a first request that
 does reach the store: PostgreSQL over verified TLS (sslmode=verify-full, the
@@ -238,7 +239,7 @@ def one_run(binary, path, payload, expected, run, driver):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=21)
-    parser.add_argument("--max-ratio", type=float, default=None)
+    parser.add_argument("--goal-ratio", type=float, default=None)
     parser.add_argument("--template", default="template.yaml")
     parser.add_argument("--build-dir", default=".aws-sam/build")
     parser.add_argument("--driver", choices=sorted(STORES), default="dynamodb")
@@ -277,8 +278,9 @@ def main():
             worst = max(worst, ratio)
         print(f"{binary:<12} {event + ' -> ' + str(expected):<44} {median:>9.2f} {min(times[binary]):>7.2f} {ratio:>7.2f}x")
     print(f"worst ratio to hello-world: {worst:.2f}x")
-    if args.max_ratio is not None and worst > args.max_ratio:
-        raise SystemExit(f"cold start: a function is {worst:.2f}x hello-world, above the allowed {args.max_ratio}x")
+    if args.goal_ratio is not None:
+        verdict = "met" if worst <= args.goal_ratio else "MISSED"
+        print(f"goal: every function within {args.goal_ratio}x hello-world: {verdict}")
 
 
 if __name__ == "__main__":

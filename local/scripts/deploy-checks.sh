@@ -21,9 +21,10 @@
 #      lambda invoke` with local/events/) as the dev server does, and logs JSON
 #      lines with the request id and without secrets;
 #   6. cold start: each function's exec -> first response, against a
-#      hello-world lambda_http function's (local/scripts/bench-cold-start.sh):
-#      within 2x on PostgreSQL and on DynamoDB (see below); and, printed,
-#      the first request that reaches PostgreSQL over verified TLS.
+#      hello-world lambda_http function's (local/scripts/bench-cold-start.sh),
+#      printed with the goal of 2x on PostgreSQL and on DynamoDB (see below),
+#      never asserted (a timing is a benchmark, not a test); and the first
+#      request that reaches PostgreSQL over verified TLS.
 # Run alone or from local/scripts/test.sh. Tools come from PyPI into .build/venv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -78,15 +79,15 @@ step "every function under cargo lambda watch, compared with the dev server"
 timeout 900 cargo build -q -p local
 timeout 900 python local/scripts/lambda_watch_e2e.py
 
-step "cold start with PostgreSQL (lazy pool): each function within 2x hello-world"
-local/scripts/bench-cold-start.sh --no-build --runs 21 --driver postgres --max-ratio 2
+step "cold start with PostgreSQL (lazy pool): figures, goal each function within 2x hello-world"
+local/scripts/bench-cold-start.sh --no-build --runs 21 --driver postgres --goal-ratio 2
 
 # DynamoDB (the template's default store) loads the AWS configuration and
 # builds its HTTPS client (which reads the root certificates) on the first
-# request that uses the store, not at init. A budget of 2x, as for PostgreSQL,
-# catches that work creeping back into cold start (it was 2.8x then).
-step "cold start with DynamoDB (lazy client): each function within 2x hello-world"
-local/scripts/bench-cold-start.sh --no-build --runs 21 --driver dynamodb --max-ratio 2
+# request that uses the store, not at init. The goal of 2x, as for PostgreSQL,
+# shows that work creeping back into cold start (it was 2.8x then).
+step "cold start with DynamoDB (lazy client): figures, goal each function within 2x hello-world"
+local/scripts/bench-cold-start.sh --no-build --runs 21 --driver dynamodb --goal-ratio 2
 
 # What a first request that does reach the store costs: PostgreSQL over
 # verified TLS (the template's sslmode), with the migration check, as the
