@@ -34,14 +34,12 @@ macro_rules! order_repo {
                 .bind(new.total.cents())
                 .bind(ORDER_STATUS_PENDING)
                 .bind(new.created_at);
-                let mut conn = self.conn(Access::Write).await?;
                 let Some(idem) = idem else {
                     // One statement is atomic by itself: no transaction to open
                     // and commit (two round trips saved).
-                    let row = query.fetch_one(&mut *conn).await;
-                    conn.settle(&row);
-                    return rows::order(&row.map_err(store_error::<Db>)?);
+                    return self.fetch_one(Access::Write, query, rows::order).await;
                 };
+                let mut conn = self.conn(Access::Write).await?;
                 let placed = async {
                     let mut tx = sqlx::Connection::begin(&mut *conn)
                         .await

@@ -69,18 +69,24 @@ const PURGE_EVERY: u8 = 64;
 
 macro_rules! session_repo {
     () => {
-        /// The window a `login_failures` row describes, as of `now`.
-        fn window(row: &<Db as sqlx::Database>::Row, now: Timestamp) -> AppResult<FailureWindow> {
+        /// A `login_failures` row: when its window opened, and its failures.
+        fn failure_row(row: &<Db as sqlx::Database>::Row) -> AppResult<(i64, i64)> {
             let get = |e| AppError::internal(e);
-            let opened_at: i64 = row.try_get("opened_at").map_err(get)?;
-            let failures: i64 = row.try_get("failures").map_err(get)?;
+            Ok((
+                row.try_get("opened_at").map_err(get)?,
+                row.try_get("failures").map_err(get)?,
+            ))
+        }
+
+        /// The window a `login_failures` row describes, as of `now`.
+        fn window((opened_at, failures): (i64, i64), now: Timestamp) -> FailureWindow {
             if !FailureWindow::is_open(Timestamp::from_unix(opened_at), now) {
-                return Ok(FailureWindow::empty(now));
+                return FailureWindow::empty(now);
             }
-            Ok(FailureWindow {
+            FailureWindow {
                 failures: u32::try_from(failures).unwrap_or(u32::MAX),
                 opened_at: Timestamp::from_unix(opened_at),
-            })
+            }
         }
 
         #[async_trait]
@@ -199,15 +205,14 @@ macro_rules! session_repo {
                 token_hash: &str,
                 now: Timestamp,
             ) -> AppResult<bool> {
-                let mut conn = self.conn(Access::Write).await?;
-                let revoked = sqlx::query(REVOKE_OWNED)
+                let query = sqlx::query(REVOKE_OWNED)
                     .bind(now.unix())
                     .bind(user_id)
-                    .bind(token_hash)
-                    .fetch_optional(&mut *conn)
-                    .await;
-                conn.settle(&revoked);
-                Ok(revoked.map_err(store_error::<Db>)?.is_some())
+                    .bind(token_hash);
+                let revoked = self
+                    .fetch_optional(Access::Write, query, |_| Ok(()))
+                    .await?;
+                Ok(revoked.is_some())
             }
 
             async fn record_login_failure(
@@ -231,7 +236,7 @@ macro_rules! session_repo {
                     .fetch_one(&mut *conn)
                     .await;
                 conn.settle(&row);
-                window(&row.map_err(store_error::<Db>)?, now)
+                Ok(window(failure_row(&row.map_err(store_error::<Db>)?)?, now))
             }
 
             async fn login_failures(
@@ -239,17 +244,11 @@ macro_rules! session_repo {
                 name_key: &str,
                 now: Timestamp,
             ) -> AppResult<FailureWindow> {
-                let mut conn = self.conn(Access::Read).await?;
-                let row = sqlx::query(FAILURES)
-                    .bind(name_key)
-                    .fetch_optional(&mut *conn)
-                    .await;
-                conn.settle(&row);
-                let row = row.map_err(store_error::<Db>)?;
-                match row {
-                    Some(row) => window(&row, now),
-                    None => Ok(FailureWindow::empty(now)),
-                }
+                let query = sqlx::query(FAILURES).bind(name_key);
+                let row = self
+                    .fetch_optional(Access::Read, query, failure_row)
+                    .await?;
+                Ok(row.map_or_else(|| FailureWindow::empty(now), |row| window(row, now)))
             }
         }
     };
