@@ -256,3 +256,101 @@ pub async fn a_released_key_runs_again_and_only_its_holder_finishes(store: Arc<d
         "the retry still holds the key"
     );
 }
+
+/// A response whose rendering holds the text of the id the SQL stores render
+/// with before the id is assigned (here in a note; in life, say, a product
+/// named so), which they therefore cannot fill in themselves.
+fn render_with_note(order: &Order) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: format!(
+            r#"{{"order_id":{},"note":"{}"}}"#,
+            order.order_id,
+            shared::domain::idempotency::UNASSIGNED_ID_TEXT
+        ),
+        location: Some("/orders/someone".into()),
+    }
+}
+
+pub async fn any_response_is_remembered_whole_and_only_by_its_holder(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let product = a_product(&store).await;
+    let t = now();
+    let place_noted = async |claim: &IdemClaim| {
+        let finish = IdemFinish {
+            claim,
+            render: &render_with_note,
+        };
+        store
+            .place_order(&new_order(&alice, product, 1, 500), Some(&finish))
+            .await
+    };
+    let holder = claim_at(&alice, "k-note", "fp", t, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&holder).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    // The holder's lease lapses and a retry takes over and finishes.
+    let retry = claim_at(&alice, "k-note", "fp", t + 6, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&retry).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let order = place_noted(&retry).await.unwrap();
+    let late = place_noted(&holder).await;
+    assert!(
+        matches!(late, Err(AppError::IdempotencyKeyInUse { .. })),
+        "{late:?}"
+    );
+    assert_eq!(order_count(&store, &alice).await, 1);
+    let again = claim_at(&alice, "k-note", "fp", t + 7, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&again).await.unwrap(),
+        ClaimOutcome::Replay(render_with_note(&order)),
+        "the replay is the response rendered for the order, note and all"
+    );
+}
+
+/// SQL stores only (their foreign key refuses an order for no user): a keyed
+/// order the database refuses part-way creates nothing, leaves the key to
+/// its holder, and the store goes on writing.
+pub async fn a_refused_keyed_order_leaves_nothing_behind(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let product = a_product(&store).await;
+    let ghost = Identity {
+        user_id: alice.user_id + 1_000,
+        ..alice.clone()
+    };
+    let t = now();
+    let claim = claim_at(&ghost, "k-refused", "fp", t, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&claim).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let refused = place(&store, &ghost, product, &claim).await;
+    assert!(refused.is_err(), "{refused:?}");
+    // Nothing was remembered: the holder still holds the key, and may
+    // release it.
+    let retry = claim_at(&ghost, "k-refused", "fp", t + 1, 30);
+    assert!(
+        matches!(
+            store.claim_idempotency_key(&retry).await.unwrap(),
+            ClaimOutcome::InProgress { .. }
+        ),
+        "the refused order's response must not be remembered"
+    );
+    store.release_idempotency_key(&claim).await.unwrap();
+    // The store keeps working: a keyed order by a real user goes through.
+    let next = claim_at(&alice, "k-next", "fp", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&next).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let order = place(&store, &alice, product, &next).await.unwrap();
+    assert_eq!(order_count(&store, &alice).await, 1);
+    let replayed = claim_at(&alice, "k-next", "fp", t + 2, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&replayed).await.unwrap(),
+        ClaimOutcome::Replay(render(&order))
+    );
+}

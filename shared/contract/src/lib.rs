@@ -64,6 +64,7 @@ macro_rules! contract_cases {
                 concurrent_requests_with_one_key_make_one_order,
                 keys_expire_after_24_hours,
                 a_released_key_runs_again_and_only_its_holder_finishes,
+                any_response_is_remembered_whole_and_only_by_its_holder,
             }
             sessions {
                 rotation_spends_the_token_and_issues_the_next,

@@ -50,3 +50,17 @@ mod pool {
 mod one_held_connection {
     contract::contract_cases!(crate::held);
 }
+
+/// Cases that rely on what only the SQL stores enforce (foreign keys).
+mod sql_only {
+    mod pool {
+        contract::contract_cases!(@groups crate::pooled;
+            idempotency { a_refused_keyed_order_leaves_nothing_behind }
+        );
+    }
+    mod one_held_connection {
+        contract::contract_cases!(@groups crate::held;
+            idempotency { a_refused_keyed_order_leaves_nothing_behind }
+        );
+    }
+}

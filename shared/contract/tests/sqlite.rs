@@ -26,6 +26,13 @@ async fn harness() -> Harness {
 
 contract::contract_cases!(harness);
 
+/// Cases that rely on what only the SQL stores enforce (foreign keys).
+mod sql_only {
+    contract::contract_cases!(@groups crate::harness;
+        idempotency { a_refused_keyed_order_leaves_nothing_behind }
+    );
+}
+
 /// Two processes starting at once on one new file: both migrate safely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_opens_migrate_once() {

@@ -173,9 +173,55 @@ pub struct IdemFinish<'a, T> {
     pub render: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),
 }
 
+/// The id a value is rendered with before its database assigns the real one
+/// (`IdemFinish::template`). No stored row has it: ids count up from 1.
+pub const UNASSIGNED_ID: i64 = i64::MIN;
+
+/// `UNASSIGNED_ID` as it reads in a rendered response: the marker a
+/// template's body holds in place of the id.
+pub const UNASSIGNED_ID_TEXT: &str = "-9223372036854775808";
+
+impl<T> IdemFinish<'_, T> {
+    /// The response for a value not stored yet, rendered with `UNASSIGNED_ID`
+    /// as its id, so that the statement that stores the value can store its
+    /// response too, writing in the id it assigns where `marker()` stands
+    /// (`StoredResponse::with_id` is the same substitution): one round trip
+    /// instead of a transaction's four. `None` when `UNASSIGNED_ID_TEXT`
+    /// does not stand exactly once in the body, or stands in the location
+    /// (a name that happens to hold it): the substitution could then touch
+    /// something else, and the caller renders inside a transaction instead.
+    ///
+    /// It renders through `render`, so a caller that uses a template still
+    /// renders the stored value last: that rendering is the one sent.
+    pub fn template(&self, unassigned: &T) -> Option<StoredResponse> {
+        let template = (self.render)(unassigned);
+        let in_location = template
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains(UNASSIGNED_ID_TEXT));
+        (template.body.matches(UNASSIGNED_ID_TEXT).count() == 1 && !in_location).then_some(template)
+    }
+}
+
+impl StoredResponse {
+    /// A template (`IdemFinish::template`) with the assigned `id` in place.
+    pub fn with_id(&self, id: i64) -> StoredResponse {
+        StoredResponse {
+            status: self.status,
+            body: self.body.replace(UNASSIGNED_ID_TEXT, &id.to_string()),
+            location: self.location.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unassigned_id_reads_as_its_marker() {
+        assert_eq!(UNASSIGNED_ID.to_string(), UNASSIGNED_ID_TEXT);
+    }
 
     #[test]
     fn keys_are_1_to_255_printable_ascii() {

@@ -43,6 +43,13 @@ pub trait Dialect: Database {
     /// PostgreSQL it also lets the claim's commit skip the wait for the disk
     /// (see `idempotency`).
     const CLAIM_ROW: &'static str;
+    /// Places the order `$1` to `$8` (the columns of the plain `INSERT`) and
+    /// stores the remembered response `$12` to `$15` (status, body template,
+    /// the marker in it to replace with the order's id, location) for the
+    /// claim `$9` to `$11` (user, key, token) in one atomic round trip, only
+    /// while the claim holds the key; returns the order's `id`, or no row
+    /// when the claim no longer holds it.
+    const PLACE_ANSWERED_ORDER: &'static str;
 
     /// This dialect's migrations, `migrations/<dialect>`.
     fn migrator() -> &'static Migrator;
@@ -66,7 +73,8 @@ macro_rules! dialect {
         append_to_history: $append_to_history:literal,
         transient_codes: [$($code:literal),* $(,)?],
         transient_classes: [$($class:literal),* $(,)?],
-        claim_row: $claim_row:literal $(,)?
+        claim_row: $claim_row:literal,
+        place_answered_order: $place_answered_order:literal $(,)?
     }) => {
         impl Dialect for $db {
             const DRIVER: &'static str = $driver;
@@ -96,6 +104,7 @@ macro_rules! dialect {
             const TRANSIENT_CODES: &'static [&'static str] = &[$($code),*];
             const TRANSIENT_CLASSES: &'static [&'static str] = &[$($class),*];
             const CLAIM_ROW: &'static str = $claim_row;
+            const PLACE_ANSWERED_ORDER: &'static str = $place_answered_order;
 
             fn migrator() -> &'static Migrator {
                 static MIGRATOR: Migrator = sqlx::migrate!($migrations);
@@ -119,6 +128,22 @@ dialect!(sqlx::Sqlite {
     transient_classes: [],
     // WAL with synchronous=NORMAL: no commit waits for the disk already.
     claim_row: "VALUES ($1, $2, $3, $4, $5, $6)",
+    // No statement writes two tables, so a batch in one call: sqlx runs every
+    // statement of a query on its worker thread in one crossing (`$n` binds
+    // the same argument in each). The claim holds the key for both or for
+    // neither: nothing else writes between them inside `BEGIN IMMEDIATE`.
+    // A batch that fails part-way leaves the transaction open; the caller
+    // then drops the connection, which rolls it back.
+    place_answered_order: "BEGIN IMMEDIATE; \
+         INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, \
+         total_cents, status, created_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM idempotency_keys \
+         WHERE user_id = $9 AND idem_key = $10 AND token = $11 AND status IS NULL) \
+         RETURNING id; \
+         UPDATE idempotency_keys SET status = $12, body = replace($13, $14, last_insert_rowid()), \
+         location = $15 \
+         WHERE user_id = $9 AND idem_key = $10 AND token = $11 AND status IS NULL; \
+         COMMIT;",
 });
 
 #[cfg(feature = "postgres")]
@@ -138,6 +163,18 @@ dialect!(sqlx::Postgres {
     // statement's own transaction, whose commit reads it.
     claim_row: "SELECT $1, $2, $3, $4, $5, $6 \
                 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
+    // One statement: the id is drawn first, the claim's row is finished
+    // with it (the UPDATE locks the row and re-reads it, so a takeover in
+    // between makes it match nothing), and the order is inserted only for
+    // the row it finished.
+    place_answered_order: "WITH assigned AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id), \
+         finished AS (UPDATE idempotency_keys SET status = $12, \
+         body = replace($13, $14, assigned.id::text), location = $15 FROM assigned \
+         WHERE user_id = $9 AND idem_key = $10 AND token = $11 AND status IS NULL \
+         RETURNING assigned.id) \
+         INSERT INTO orders (id, user_id, username, items, subtotal_cents, tax_cents, \
+         total_cents, status, created_at) OVERRIDING SYSTEM VALUE \
+         SELECT finished.id, $1, $2, $3, $4, $5, $6, $7, $8 FROM finished RETURNING id",
 });
 
 /// A JSON document stored on its parent row (order lines, invoice lines,

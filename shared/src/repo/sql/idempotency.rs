@@ -82,7 +82,7 @@ fn purges(claim: &IdemClaim) -> bool {
         .is_multiple_of(PURGE_EVERY)
 }
 
-fn in_use() -> AppError {
+pub(super) fn in_use() -> AppError {
     AppError::IdempotencyKeyInUse {
         retry_after_seconds: 1,
     }

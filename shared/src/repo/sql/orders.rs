@@ -2,43 +2,73 @@
 
 use async_trait::async_trait;
 
-use super::dialect::JsonDoc;
-use super::{Access, SqlStore, rows, store_error};
+use super::dialect::{Dialect, JsonDoc};
+use super::idempotency::in_use;
+use super::{Access, SqlQuery, SqlStore, rows, store_error};
+use crate::domain::idempotency::{UNASSIGNED_ID, UNASSIGNED_ID_TEXT};
 use crate::domain::order::ORDER_STATUS_PENDING;
-use crate::domain::{IdemFinish, NewOrder, Order, Page, PageRequest};
-use crate::error::AppResult;
+use crate::domain::{IdemFinish, NewOrder, Order, Page, PageRequest, StoredResponse};
+use crate::error::{AppError, AppResult};
 use crate::repo::{OrderRepo, codec};
+
+/// Places an order in one `INSERT` that carries all its lines.
+const PLACE: &str = concat!(
+    "INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, \
+     total_cents, status, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
+    order_columns!()
+);
 
 macro_rules! order_repo {
     () => {
-        #[async_trait]
-        impl OrderRepo for SqlStore<Db> {
-            async fn place_order(
+        /// A keyed order: the order and the response remembered for its key
+        /// commit together or not at all, and only while the claim holds the
+        /// key (so a holder whose lease was taken over creates nothing).
+        impl SqlStore<Db> {
+            /// In one round trip (`Dialect::PLACE_ANSWERED_ORDER`): the
+            /// response was rendered before the id was known, and the
+            /// database writes the id it assigns into the stored copy.
+            async fn place_answered(
                 &self,
                 new: &NewOrder,
-                idem: Option<&IdemFinish<'_, Order>>,
+                idem: &IdemFinish<'_, Order>,
+                template: &StoredResponse,
             ) -> AppResult<Order> {
-                // One INSERT carries the order and all its lines; with a key, the
-                // remembered response commits in the same transaction.
-                let query = sqlx::query(concat!(
-                    "INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, \
-                     total_cents, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
-                    order_columns!()
-                ))
-                .bind(new.user_id)
-                .bind(&new.username)
-                .bind(JsonDoc(codec::encode_order_items(&new.items)))
-                .bind(new.subtotal.cents())
-                .bind(new.tax.cents())
-                .bind(new.total.cents())
-                .bind(ORDER_STATUS_PENDING)
-                .bind(new.created_at);
-                let Some(idem) = idem else {
-                    // One statement is atomic by itself: no transaction to open
-                    // and commit (two round trips saved).
-                    return self.fetch_one(Access::Write, query, rows::order).await;
+                let claim = idem.claim;
+                let query = bind_order(sqlx::query(Db::PLACE_ANSWERED_ORDER), new)
+                    .bind(claim.user_id)
+                    .bind(claim.key.as_str())
+                    .bind(&claim.token)
+                    .bind(i64::from(template.status))
+                    .bind(&template.body)
+                    .bind(UNASSIGNED_ID_TEXT)
+                    .bind(template.location.as_deref());
+                let mut conn = self.conn(Access::Write).await?;
+                let placed = query.fetch_all(&mut *conn).await;
+                // A batch that failed part-way may have left its transaction
+                // open: the connection is not reused (dropping it rolls back).
+                conn.finished(placed.is_ok());
+                let placed = placed.map_err(store_error::<Db>)?;
+                let Some(row) = placed.first() else {
+                    return Err(in_use());
                 };
+                let id: i64 = sqlx::Row::try_get(row, "id").map_err(AppError::internal)?;
+                let order = new.stored_as(id);
+                // The response sent: the stored one, rendered from the order.
+                let sent = (idem.render)(&order);
+                debug_assert_eq!(sent, template.with_id(id));
+                Ok(order)
+            }
+
+            /// The general way, for a response the database cannot finish
+            /// (see `IdemFinish::template`): a transaction around the
+            /// `INSERT` and the response rendered from what it returned.
+            async fn place_in_transaction(
+                &self,
+                new: &NewOrder,
+                idem: &IdemFinish<'_, Order>,
+            ) -> AppResult<Order> {
+                let query = bind_order(sqlx::query(PLACE), new);
                 let mut conn = self.conn(Access::Write).await?;
                 let placed = async {
                     let mut tx = sqlx::Connection::begin(&mut *conn)
@@ -54,6 +84,40 @@ macro_rules! order_repo {
                 // Any failure inside the transaction: the connection is not reused.
                 conn.finished(placed.is_ok());
                 placed
+            }
+        }
+
+        /// Binds the order's columns, `$1` to `$8`, as `PLACE` and
+        /// `Dialect::PLACE_ANSWERED_ORDER` take them.
+        fn bind_order<'q>(query: SqlQuery<'q, Db>, new: &'q NewOrder) -> SqlQuery<'q, Db> {
+            query
+                .bind(new.user_id)
+                .bind(&new.username)
+                .bind(JsonDoc(codec::encode_order_items(&new.items)))
+                .bind(new.subtotal.cents())
+                .bind(new.tax.cents())
+                .bind(new.total.cents())
+                .bind(ORDER_STATUS_PENDING)
+                .bind(new.created_at)
+        }
+
+        #[async_trait]
+        impl OrderRepo for SqlStore<Db> {
+            async fn place_order(
+                &self,
+                new: &NewOrder,
+                idem: Option<&IdemFinish<'_, Order>>,
+            ) -> AppResult<Order> {
+                let Some(idem) = idem else {
+                    // One statement is atomic by itself: no transaction to open
+                    // and commit (two round trips saved).
+                    let query = bind_order(sqlx::query(PLACE), new);
+                    return self.fetch_one(Access::Write, query, rows::order).await;
+                };
+                match idem.template(&new.stored_as(UNASSIGNED_ID)) {
+                    Some(template) => self.place_answered(new, idem, &template).await,
+                    None => self.place_in_transaction(new, idem).await,
+                }
             }
 
             async fn get_order(&self, id: i64) -> AppResult<Option<Order>> {
