@@ -76,9 +76,10 @@ pub async fn respond_once<P, T>(
         ClaimOutcome::Mismatch => return Err(AppError::IdempotencyKeyReused),
     }
 
-    // The backend calls `render` inside the unit of work it commits, and the
-    // response it rendered is the one sent; if it never does, the request
-    // created nothing and its answer is stored below.
+    // The backend calls `render` for the unit of work it commits (it may
+    // render a template first: `IdemFinish::template`), and the response it
+    // rendered last is the one sent; if it never does, the request created
+    // nothing and its answer is stored below.
     let rendered: Mutex<Option<Response<Body>>> = Mutex::new(None);
     let render = |value: &T| {
         let response = respond(value);

@@ -4,8 +4,10 @@
 //! A claim is one upsert that takes the row only when it is free: absent,
 //! expired, or running on a lapsed lease with the same fingerprint. Finishing
 //! is an UPDATE conditional on the claim's token and on no response yet, run
-//! inside the transaction that creates the order or invoice (`finish_in`), so
-//! the response and what it describes commit together or not at all.
+//! in the unit of work that creates the order or invoice, so the response and
+//! what it describes commit together or not at all: for an order, the one
+//! round trip of `Dialect::PLACE_ANSWERED_ORDER` (see `orders`); otherwise
+//! inside the creating transaction (`finish_in`).
 //!
 //! A claim is one statement when it takes the key (the common case), and a
 //! read after it otherwise. On PostgreSQL the claim's own commit does not wait
