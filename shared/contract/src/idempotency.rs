@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::future::join_all;
 use shared::AppError;
 use shared::domain::{
-    ClaimOutcome, IdemClaim, IdemFinish, IdempotencyKey, Identity, Order, PageRequest,
+    ClaimOutcome, IdemClaim, IdemFinish, IdempotencyKey, Identity, Invoice, Order, PageRequest,
     StoredResponse, Timestamp,
 };
 use shared::repo::Store;
@@ -352,5 +352,118 @@ pub async fn a_refused_keyed_order_leaves_nothing_behind(store: Arc<dyn Store>) 
     assert_eq!(
         store.claim_idempotency_key(&replayed).await.unwrap(),
         ClaimOutcome::Replay(render(&order))
+    );
+}
+
+/// Stores that take keys when creating (`takes_keys_when_creating`): a
+/// creating unit of work given a claim not made yet takes the key as it
+/// creates, or creates nothing when the key is not free.
+pub async fn the_creating_unit_of_work_takes_a_free_key(store: Arc<dyn Store>) {
+    assert!(store.takes_keys_when_creating());
+    let alice = user(&store, "alice").await;
+    let product = a_product(&store).await;
+    let t = now();
+    let first = claim_at(&alice, "k-take", "fp", t, 30);
+    let order = place(&store, &alice, product, &first).await.unwrap();
+    let again = claim_at(&alice, "k-take", "fp", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&again).await.unwrap(),
+        ClaimOutcome::Replay(render(&order))
+    );
+    // Taken and answered: neither the same request nor another takes it again.
+    for fingerprint in ["fp", "fp-other"] {
+        let retry = claim_at(&alice, "k-take", fingerprint, t + 1, 30);
+        let refused = place(&store, &alice, product, &retry).await;
+        assert!(
+            matches!(refused, Err(AppError::IdempotencyKeyInUse { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(order_count(&store, &alice).await, 1);
+
+    // A key running under a claim made beforehand is not free until its
+    // lease lapses; then the creating unit of work takes it over, and the
+    // old holder can no longer finish.
+    let holder = claim_at(&alice, "k-held", "fp", t, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&holder).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    let early = place(
+        &store,
+        &alice,
+        product,
+        &claim_at(&alice, "k-held", "fp", t + 1, 5),
+    )
+    .await;
+    assert!(
+        matches!(early, Err(AppError::IdempotencyKeyInUse { .. })),
+        "{early:?}"
+    );
+    let late_retry = claim_at(&alice, "k-held", "fp", t + 6, 5);
+    let taken_over = place(&store, &alice, product, &late_retry).await.unwrap();
+    let stale = place(&store, &alice, product, &holder).await;
+    assert!(
+        matches!(stale, Err(AppError::IdempotencyKeyInUse { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(order_count(&store, &alice).await, 2);
+    let after = claim_at(&alice, "k-held", "fp", t + 7, 5);
+    assert_eq!(
+        store.claim_idempotency_key(&after).await.unwrap(),
+        ClaimOutcome::Replay(render(&taken_over))
+    );
+
+    // An invoice's transaction takes its key the same way.
+    let invoice_key = claim_at(&alice, "k-invoice", "fp", t, 30);
+    let render_invoice = |(invoice, _): &(Invoice, bool)| StoredResponse {
+        status: 201,
+        body: format!(r#"{{"invoice_id":{}}}"#, invoice.invoice_id),
+        location: None,
+    };
+    let finish = IdemFinish {
+        claim: &invoice_key,
+        render: &render_invoice,
+    };
+    let created = store
+        .create_invoice_once(&new_invoice(&order), Some(&finish))
+        .await
+        .unwrap();
+    let invoice_again = claim_at(&alice, "k-invoice", "fp", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&invoice_again).await.unwrap(),
+        ClaimOutcome::Replay(render_invoice(&created))
+    );
+}
+
+/// Stores that take keys when creating: of 32 concurrent creating units of
+/// work with one key and no claim beforehand, one creates; the others create
+/// nothing, and a claim after them replays the one answer.
+pub async fn concurrent_creators_taking_one_key_make_one_order(store: Arc<dyn Store>) {
+    let alice = user(&store, "alice").await;
+    let product = a_product(&store).await;
+    let t = now();
+    let attempts = (0..32).map(|_| {
+        let store = store.clone();
+        let alice = alice.clone();
+        async move {
+            let claim = claim_at(&alice, "k-take-race", "fp", t, 30);
+            place(&store, &alice, product, &claim).await
+        }
+    });
+    let results = join_all(attempts).await;
+    let created: Vec<&Order> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(created.len(), 1, "{results:?}");
+    for result in &results {
+        assert!(
+            matches!(result, Ok(_) | Err(AppError::IdempotencyKeyInUse { .. })),
+            "{result:?}"
+        );
+    }
+    assert_eq!(order_count(&store, &alice).await, 1);
+    let after = claim_at(&alice, "k-take-race", "fp", t + 1, 30);
+    assert_eq!(
+        store.claim_idempotency_key(&after).await.unwrap(),
+        ClaimOutcome::Replay(render(created[0]))
     );
 }

@@ -51,16 +51,25 @@ mod one_held_connection {
     contract::contract_cases!(crate::held);
 }
 
-/// Cases that rely on what only the SQL stores enforce (foreign keys).
+/// Cases for what only the SQL stores do: enforce foreign keys, and take
+/// `Idempotency-Key`s in the unit of work that creates.
 mod sql_only {
     mod pool {
         contract::contract_cases!(@groups crate::pooled;
-            idempotency { a_refused_keyed_order_leaves_nothing_behind }
+            idempotency {
+                a_refused_keyed_order_leaves_nothing_behind,
+                the_creating_unit_of_work_takes_a_free_key,
+                concurrent_creators_taking_one_key_make_one_order,
+            }
         );
     }
     mod one_held_connection {
         contract::contract_cases!(@groups crate::held;
-            idempotency { a_refused_keyed_order_leaves_nothing_behind }
+            idempotency {
+                a_refused_keyed_order_leaves_nothing_behind,
+                the_creating_unit_of_work_takes_a_free_key,
+                concurrent_creators_taking_one_key_make_one_order,
+            }
         );
     }
 }

@@ -167,7 +167,9 @@ pub fn outcome_of(
 
 /// The part of a creating unit of work that finishes a claim: the backend
 /// calls `render` with the created value inside the unit of work and stores
-/// the response with it, only while `claim.token` still holds the key.
+/// the response with it, only while `claim.token` holds the key, or, on a
+/// store that takes keys when creating (`IdempotencyRepo::takes_keys_when_creating`),
+/// also when the key is free for `claim` to take.
 pub struct IdemFinish<'a, T> {
     pub claim: &'a IdemClaim,
     pub render: &'a (dyn Fn(&T) -> StoredResponse + Send + Sync),

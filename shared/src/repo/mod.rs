@@ -135,6 +135,15 @@ pub trait IdempotencyRepo: Send + Sync {
     /// Forgets a claim after an answer that is not remembered (a 5xx), so a
     /// retry runs again. Only the holder's own claim is removed.
     async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()>;
+    /// Whether the creating units of work (`place_order`, `create_invoice_once`)
+    /// take the key themselves: given a claim not made yet, they take the key
+    /// if it is free as they create, in the same atomic unit, or create nothing
+    /// and fail with `IdempotencyKeyInUse` (then `claim_idempotency_key` says
+    /// why). A keyed request then needs no claim of its own ahead of the work.
+    /// Either way a claim already made is honoured.
+    fn takes_keys_when_creating(&self) -> bool {
+        false
+    }
 }
 
 /// Sessions (families of refresh tokens, stored by hash) and the failed-login

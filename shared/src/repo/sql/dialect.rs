@@ -43,12 +43,12 @@ pub trait Dialect: Database {
     /// PostgreSQL it also lets the claim's commit skip the wait for the disk
     /// (see `idempotency`).
     const CLAIM_ROW: &'static str;
-    /// Places the order `$1` to `$8` (the columns of the plain `INSERT`) and
-    /// stores the remembered response `$12` to `$15` (status, body template,
-    /// the marker in it to replace with the order's id, location) for the
-    /// claim `$9` to `$11` (user, key, token) in one atomic round trip, only
-    /// while the claim holds the key; returns the order's `id`, or no row
-    /// when the claim no longer holds it.
+    /// Places the order `$8` to `$15` (the columns of the plain `INSERT`)
+    /// and stores its remembered response `$16` to `$19` (status, body
+    /// template, the marker in it to replace with the order's id, location)
+    /// for the claim `$1` to `$7` (as the claim binds it), in one atomic round
+    /// trip, while the claim holds the key or taking the key when it is free;
+    /// returns the order's `id`, or no row when the key is not the claim's.
     const PLACE_ANSWERED_ORDER: &'static str;
 
     /// This dialect's migrations, `migrations/<dialect>`.
@@ -74,7 +74,7 @@ macro_rules! dialect {
         transient_codes: [$($code:literal),* $(,)?],
         transient_classes: [$($class:literal),* $(,)?],
         claim_row: $claim_row:literal,
-        place_answered_order: $place_answered_order:literal $(,)?
+        place_answered_order: $place_answered_order:expr $(,)?
     }) => {
         impl Dialect for $db {
             const DRIVER: &'static str = $driver;
@@ -130,20 +130,26 @@ dialect!(sqlx::Sqlite {
     claim_row: "VALUES ($1, $2, $3, $4, $5, $6)",
     // No statement writes two tables, so a batch in one call: sqlx runs every
     // statement of a query on its worker thread in one crossing (`$n` binds
-    // the same argument in each). The claim holds the key for both or for
-    // neither: nothing else writes between them inside `BEGIN IMMEDIATE`.
+    // the same argument in each). Inside `BEGIN IMMEDIATE` nothing else
+    // writes, so the claim (a no-op when the claim holds the key already, or
+    // someone else does) and the two conditions after it agree: the order and
+    // its response are written for the claim's token, or nothing is.
     // A batch that fails part-way leaves the transaction open; the caller
     // then drops the connection, which rolls it back.
-    place_answered_order: "BEGIN IMMEDIATE; \
-         INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, \
+    place_answered_order: concat!(
+        "BEGIN IMMEDIATE; ",
+        claim_key!("VALUES ($1, $2, $3, $4, $5, $6)"),
+        "; INSERT INTO orders (user_id, username, items, subtotal_cents, tax_cents, \
          total_cents, status, created_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM idempotency_keys \
-         WHERE user_id = $9 AND idem_key = $10 AND token = $11 AND status IS NULL) \
+         SELECT $8, $9, $10, $11, $12, $13, $14, $15 WHERE EXISTS (SELECT 1 \
+         FROM idempotency_keys \
+         WHERE user_id = $1 AND idem_key = $2 AND token = $4 AND status IS NULL) \
          RETURNING id; \
-         UPDATE idempotency_keys SET status = $12, body = replace($13, $14, last_insert_rowid()), \
-         location = $15 \
-         WHERE user_id = $9 AND idem_key = $10 AND token = $11 AND status IS NULL; \
-         COMMIT;",
+         UPDATE idempotency_keys SET status = $16, \
+         body = replace($17, $18, last_insert_rowid()), location = $19 \
+         WHERE user_id = $1 AND idem_key = $2 AND token = $4 AND status IS NULL; \
+         COMMIT;"
+    ),
 });
 
 #[cfg(feature = "postgres")]
@@ -163,18 +169,23 @@ dialect!(sqlx::Postgres {
     // statement's own transaction, whose commit reads it.
     claim_row: "SELECT $1, $2, $3, $4, $5, $6 \
                 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
-    // One statement: the id is drawn first, the claim's row is finished
-    // with it (the UPDATE locks the row and re-reads it, so a takeover in
-    // between makes it match nothing), and the order is inserted only for
-    // the row it finished.
-    place_answered_order: "WITH assigned AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id), \
-         finished AS (UPDATE idempotency_keys SET status = $12, \
-         body = replace($13, $14, assigned.id::text), location = $15 FROM assigned \
-         WHERE user_id = $9 AND idem_key = $10 AND token = $11 AND status IS NULL \
-         RETURNING assigned.id) \
+    // One statement: the id is drawn first; the key's row is answered with
+    // the response holding it (an upsert: taken when free, written when the
+    // claim holds it, else left alone; a concurrent writer of the same key
+    // makes it wait, then re-check); and the order is inserted only if it was.
+    place_answered_order: concat!(
+        "WITH assigned AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id), \
+         answered AS (",
+        answer_key!(
+            "SELECT $1, $2, $3, $4, $5, $6, $16, replace($17, $18, assigned.id::text), $19 \
+             FROM assigned"
+        ),
+        " RETURNING 1) \
          INSERT INTO orders (id, user_id, username, items, subtotal_cents, tax_cents, \
          total_cents, status, created_at) OVERRIDING SYSTEM VALUE \
-         SELECT finished.id, $1, $2, $3, $4, $5, $6, $7, $8 FROM finished RETURNING id",
+         SELECT assigned.id, $8, $9, $10, $11, $12, $13, $14, $15 \
+         FROM assigned, answered RETURNING id"
+    ),
 });
 
 /// A JSON document stored on its parent row (order lines, invoice lines,

@@ -2,12 +2,16 @@
 //! in `super`). Times are Unix seconds (`BIGINT`) on both.
 //!
 //! A claim is one upsert that takes the row only when it is free: absent,
-//! expired, or running on a lapsed lease with the same fingerprint. Finishing
-//! is an UPDATE conditional on the claim's token and on no response yet, run
-//! in the unit of work that creates the order or invoice, so the response and
-//! what it describes commit together or not at all: for an order, the one
-//! round trip of `Dialect::PLACE_ANSWERED_ORDER` (see `orders`); otherwise
-//! inside the creating transaction (`finish_in`).
+//! expired, or running on a lapsed lease with the same fingerprint. The unit
+//! of work that creates the order or invoice answers the key (`ANSWER`): it
+//! stores the response while the claim holds the key, or takes the key with
+//! it when it is free, so the creating routes need no claim beforehand
+//! (`takes_keys_when_creating`); the response and what it describes commit
+//! together or not at all. For an order that is the one round trip of
+//! `Dialect::PLACE_ANSWERED_ORDER` (see `orders`); otherwise it runs inside
+//! the creating transaction (`finish_in`). A refusal that created nothing is
+//! remembered by `complete_idempotency_key`, an UPDATE conditional on the
+//! claim's token and on no response yet.
 //!
 //! A claim is one statement when it takes the key (the common case), and a
 //! read after it otherwise. On PostgreSQL the claim's own commit does not wait
@@ -23,7 +27,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::dialect::Dialect;
-use super::{Access, SqlStore, store_error};
+use super::{Access, SqlQuery, SqlStore, store_error};
 use crate::domain::idempotency::outcome_of;
 use crate::domain::{ClaimOutcome, IdemClaim, IdemFinish, StoredResponse, Timestamp};
 use crate::error::{AppError, AppResult};
@@ -31,16 +35,13 @@ use crate::repo::IdempotencyRepo;
 
 /// The claim: one upsert that takes the row only when it is free. `{rows}` is
 /// the dialect's source of the one new row (`Dialect::CLAIM_ROW`).
-const CLAIM: &str = "INSERT INTO idempotency_keys
-         (user_id, idem_key, fingerprint, token, lease_until, expires_at)
-     {rows}
-     ON CONFLICT (user_id, idem_key) DO UPDATE SET
-         fingerprint = excluded.fingerprint, token = excluded.token,
-         lease_until = excluded.lease_until, expires_at = excluded.expires_at,
-         status = NULL, body = NULL, location = NULL
-     WHERE idempotency_keys.expires_at <= $7
-        OR (idempotency_keys.status IS NULL AND idempotency_keys.lease_until <= $7
-            AND idempotency_keys.fingerprint = excluded.fingerprint)";
+const CLAIM: &str = claim_key!("{rows}");
+
+/// Stores the response (`$8` to `$10`) for the claim (`$1` to `$7`, as
+/// `CLAIM` takes them) while it holds the key, or takes the key with it when
+/// the key is free: a store that takes keys when creating needs no claim made
+/// beforehand (`IdempotencyRepo::takes_keys_when_creating`).
+const ANSWER: &str = answer_key!("VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10)");
 
 const READ: &str = "SELECT token, fingerprint, lease_until, status, body, location
      FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2";
@@ -120,23 +121,10 @@ macro_rules! idempotency_repo {
             conn: &mut <Db as sqlx::Database>::Connection,
             claim: &IdemClaim,
         ) -> AppResult<bool> {
-            if purges(claim) {
-                sqlx::query(PURGE)
-                    .bind(claim.now.unix())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(store_error::<Db>)?;
-            }
+            SqlStore::<Db>::purge_now_and_then(&mut *conn, claim).await?;
             static CLAIM_SQL: std::sync::LazyLock<String> =
                 std::sync::LazyLock::new(|| CLAIM.replace("{rows}", Db::CLAIM_ROW));
-            let taken = sqlx::query(CLAIM_SQL.as_str())
-                .bind(claim.user_id)
-                .bind(claim.key.as_str())
-                .bind(&claim.fingerprint)
-                .bind(&claim.token)
-                .bind(claim.lease_until.unix())
-                .bind(claim.expires_at().unix())
-                .bind(claim.now.unix())
+            let taken = SqlStore::<Db>::bind_claim(sqlx::query(CLAIM_SQL.as_str()), claim)
                 .execute(&mut *conn)
                 .await
                 .map_err(store_error::<Db>)?;
@@ -185,6 +173,39 @@ macro_rules! idempotency_repo {
         /// no longer holds the key, so a holder whose lease was taken over
         /// creates nothing.
         impl SqlStore<Db> {
+            /// Binds the claim as `$1` to `$7`, as `CLAIM` and `ANSWER` take it.
+            pub(in crate::repo::sql) fn bind_claim<'q>(
+                query: SqlQuery<'q, Db>,
+                claim: &'q IdemClaim,
+            ) -> SqlQuery<'q, Db> {
+                query
+                    .bind(claim.user_id)
+                    .bind(claim.key.as_str())
+                    .bind(&claim.fingerprint)
+                    .bind(&claim.token)
+                    .bind(claim.lease_until.unix())
+                    .bind(claim.expires_at().unix())
+                    .bind(claim.now.unix())
+            }
+
+            /// Purges expired keys, for one claim in `PURGE_EVERY`.
+            pub(in crate::repo::sql) async fn purge_now_and_then<'c, E>(
+                conn: E,
+                claim: &IdemClaim,
+            ) -> AppResult<()>
+            where
+                E: sqlx::Executor<'c, Database = Db>,
+            {
+                if purges(claim) {
+                    sqlx::query(PURGE)
+                        .bind(claim.now.unix())
+                        .execute(conn)
+                        .await
+                        .map_err(store_error::<Db>)?;
+                }
+                Ok(())
+            }
+
             pub(in crate::repo::sql) async fn finish_in<T>(
                 tx: &mut sqlx::Transaction<'_, Db>,
                 idem: Option<&IdemFinish<'_, T>>,
@@ -194,7 +215,15 @@ macro_rules! idempotency_repo {
                     return Ok(());
                 };
                 let response = (idem.render)(value);
-                if finish(&mut **tx, idem.claim, &response).await? {
+                Self::purge_now_and_then(&mut **tx, idem.claim).await?;
+                let answered = Self::bind_claim(sqlx::query(ANSWER), idem.claim)
+                    .bind(i64::from(response.status))
+                    .bind(&response.body)
+                    .bind(response.location.as_deref())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(store_error::<Db>)?;
+                if answered.rows_affected() == 1 {
                     Ok(())
                 } else {
                     Err(in_use())
@@ -227,6 +256,10 @@ macro_rules! idempotency_repo {
                 let finished = finish(&mut *conn, claim, response).await;
                 conn.finished(finished.is_ok());
                 finished
+            }
+
+            fn takes_keys_when_creating(&self) -> bool {
+                true
             }
 
             async fn release_idempotency_key(&self, claim: &IdemClaim) -> AppResult<()> {

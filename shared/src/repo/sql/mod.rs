@@ -84,6 +84,55 @@ macro_rules! invoice_columns {
     };
 }
 
+/// When a key's row may be taken over by a claim (the statement's `excluded`
+/// row, with `$7` its `now`): the row expired, or it runs on a lapsed lease
+/// with the same fingerprint.
+macro_rules! key_is_free {
+    () => {
+        "idempotency_keys.expires_at <= $7
+            OR (idempotency_keys.status IS NULL AND idempotency_keys.lease_until <= $7
+                AND idempotency_keys.fingerprint = excluded.fingerprint)"
+    };
+}
+/// Claims a key: an upsert of the claim `$1` to `$7` (user, key, fingerprint,
+/// token, lease end, expiry, now) from the row source `$rows`, that takes the
+/// row only when it is free.
+macro_rules! claim_key {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO idempotency_keys
+                 (user_id, idem_key, fingerprint, token, lease_until, expires_at) ",
+            $rows,
+            " ON CONFLICT (user_id, idem_key) DO UPDATE SET
+                 fingerprint = excluded.fingerprint, token = excluded.token,
+                 lease_until = excluded.lease_until, expires_at = excluded.expires_at,
+                 status = NULL, body = NULL, location = NULL
+             WHERE ",
+            key_is_free!()
+        )
+    };
+}
+
+/// Answers a key: an upsert of the claim `$1` to `$7` with its response, from
+/// the row source `$rows`, that writes the response while the claim holds the
+/// key and takes the row with it when the key is free.
+macro_rules! answer_key {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, token, \
+                 lease_until, expires_at, status, body, location) ",
+            $rows,
+            " ON CONFLICT (user_id, idem_key) DO UPDATE SET
+                 fingerprint = excluded.fingerprint, token = excluded.token,
+                 lease_until = excluded.lease_until, expires_at = excluded.expires_at,
+                 status = excluded.status, body = excluded.body, location = excluded.location
+             WHERE (idempotency_keys.status IS NULL AND idempotency_keys.token = excluded.token)
+                OR ",
+            key_is_free!()
+        )
+    };
+}
+
 pub mod dialect;
 mod idempotency;
 mod invoices;

@@ -34,16 +34,14 @@ macro_rules! order_repo {
                 idem: &IdemFinish<'_, Order>,
                 template: &StoredResponse,
             ) -> AppResult<Order> {
-                let claim = idem.claim;
-                let query = bind_order(sqlx::query(Db::PLACE_ANSWERED_ORDER), new)
-                    .bind(claim.user_id)
-                    .bind(claim.key.as_str())
-                    .bind(&claim.token)
+                let query = Self::bind_claim(sqlx::query(Db::PLACE_ANSWERED_ORDER), idem.claim);
+                let query = bind_order(query, new)
                     .bind(i64::from(template.status))
                     .bind(&template.body)
                     .bind(UNASSIGNED_ID_TEXT)
                     .bind(template.location.as_deref());
                 let mut conn = self.conn(Access::Write).await?;
+                Self::purge_now_and_then(&mut *conn, idem.claim).await?;
                 let placed = query.fetch_all(&mut *conn).await;
                 // A batch that failed part-way may have left its transaction
                 // open: the connection is not reused (dropping it rolls back).
@@ -87,8 +85,8 @@ macro_rules! order_repo {
             }
         }
 
-        /// Binds the order's columns, `$1` to `$8`, as `PLACE` and
-        /// `Dialect::PLACE_ANSWERED_ORDER` take them.
+        /// Binds the order's columns, next after what `query` has bound: `$1`
+        /// to `$8` of `PLACE`, `$8` to `$15` of `Dialect::PLACE_ANSWERED_ORDER`.
         fn bind_order<'q>(query: SqlQuery<'q, Db>, new: &'q NewOrder) -> SqlQuery<'q, Db> {
             query
                 .bind(new.user_id)
