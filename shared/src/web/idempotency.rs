@@ -47,8 +47,7 @@ pub const LEASE_SECONDS: i64 = 30;
 /// nothing), then `create` with what it prepared, answering with `respond` of
 /// the result. Without the header, just runs them. `create` receives the
 /// finishing half of the claim to hand to the unit of work that creates
-/// something (it may run twice: see below); an answer that created nothing is
-/// remembered here.
+/// something; an answer that created nothing is remembered here.
 pub async fn respond_once<P, T>(
     store: &dyn Store,
     req: &Request,

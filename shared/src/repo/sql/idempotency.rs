@@ -20,8 +20,8 @@
 //! creating transaction that finishes it commits synchronously, and flushing
 //! its WAL flushes the claim's earlier records too, so a remembered response
 //! is never durable without its claim; a crash before that loses only a claim
-//! whose request failed with it, which a retry takes again. It spares a keyed
-//! request a second disk flush (see the README's benchmark).
+//! whose request failed with it, which a retry takes again. It spares a claimed
+//! request a second disk flush.
 
 use async_trait::async_trait;
 use sqlx::Row;
@@ -168,10 +168,6 @@ macro_rules! idempotency_repo {
             }))
         }
 
-        /// Inside a creating transaction: renders and stores the response for
-        /// `idem`, or fails (the dropped transaction rolls back) when the claim
-        /// no longer holds the key, so a holder whose lease was taken over
-        /// creates nothing.
         impl SqlStore<Db> {
             /// Binds the claim as `$1` to `$7`, as `CLAIM` and `ANSWER` take it.
             pub(in crate::repo::sql) fn bind_claim<'q>(
@@ -206,6 +202,10 @@ macro_rules! idempotency_repo {
                 Ok(())
             }
 
+            /// Inside a creating transaction: renders the response for `idem`
+            /// and answers the key with it (`ANSWER`), or fails (the dropped
+            /// transaction rolls back) when the key is neither the claim's nor
+            /// free, so a holder whose lease was taken over creates nothing.
             pub(in crate::repo::sql) async fn finish_in<T>(
                 tx: &mut sqlx::Transaction<'_, Db>,
                 idem: Option<&IdemFinish<'_, T>>,
