@@ -13,8 +13,9 @@
 //! remembered by `complete_idempotency_key`, an UPDATE conditional on the
 //! claim's token and on no response yet.
 //!
-//! A claim is one statement when it takes the key (the common case), and a
-//! read after it otherwise. On PostgreSQL the claim's own commit does not wait
+//! A claim reads the key's row first (most claims follow a creating write
+//! that found the key not free: a replay is then one statement), and takes
+//! the key only when it is absent or free. On PostgreSQL the claim's own commit does not wait
 //! for the WAL to reach disk (`synchronous_commit` off for that statement's
 //! transaction only, set inside the statement, so no extra round trip): the
 //! creating transaction that finishes it commits synchronously, and flushing
@@ -43,7 +44,7 @@ const CLAIM: &str = claim_key!("{rows}");
 /// beforehand (`IdempotencyRepo::takes_keys_when_creating`).
 const ANSWER: &str = answer_key!("VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $10)");
 
-const READ: &str = "SELECT token, fingerprint, lease_until, status, body, location
+const READ: &str = "SELECT token, fingerprint, lease_until, expires_at, status, body, location
      FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2";
 
 /// A key's stored record.
@@ -51,10 +52,19 @@ struct Record {
     token: String,
     fingerprint: String,
     lease_until: Timestamp,
+    expires_at: Timestamp,
     response: Option<StoredResponse>,
 }
 
 impl Record {
+    /// Whether `claim` may take this row: what `key_is_free!` says in SQL.
+    fn is_free_for(&self, claim: &IdemClaim) -> bool {
+        self.expires_at <= claim.now
+            || (self.response.is_none()
+                && self.lease_until <= claim.now
+                && self.fingerprint == claim.fingerprint)
+    }
+
     fn outcome(self, claim: &IdemClaim) -> ClaimOutcome {
         outcome_of(
             claim,
@@ -164,6 +174,7 @@ macro_rules! idempotency_repo {
                 token: row.try_get("token").map_err(get)?,
                 fingerprint: row.try_get("fingerprint").map_err(get)?,
                 lease_until: Timestamp::from_unix(row.try_get("lease_until").map_err(get)?),
+                expires_at: Timestamp::from_unix(row.try_get("expires_at").map_err(get)?),
                 response,
             }))
         }
@@ -235,6 +246,16 @@ macro_rules! idempotency_repo {
         impl IdempotencyRepo for SqlStore<Db> {
             async fn claim_idempotency_key(&self, claim: &IdemClaim) -> AppResult<ClaimOutcome> {
                 let mut conn = self.conn(Access::Write).await?;
+                // A claim here mostly follows a creating write that found the
+                // key not free (see `takes_keys_when_creating`): read first, so
+                // a replay costs one statement, and take only a key that is
+                // absent or free.
+                if let Some(record) = read(&mut conn, claim).await?
+                    && !record.is_free_for(claim)
+                {
+                    conn.finished(true);
+                    return Ok(record.outcome(claim));
+                }
                 if take(&mut conn, claim).await? {
                     conn.finished(true);
                     return Ok(ClaimOutcome::Claimed);
