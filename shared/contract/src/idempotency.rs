@@ -71,35 +71,39 @@ fn now() -> i64 {
     Timestamp::now().unix()
 }
 
+/// A creating unit of work that created nothing: the key was not its own.
+fn assert_in_use<T: std::fmt::Debug>(result: &Result<T, AppError>) {
+    assert!(
+        matches!(result, Err(AppError::IdempotencyKeyInUse { .. })),
+        "{result:?}"
+    );
+}
+
+/// What a claim on the key finds now.
+async fn outcome(store: &Arc<dyn Store>, claim: &IdemClaim) -> ClaimOutcome {
+    store.claim_idempotency_key(claim).await.unwrap()
+}
+
 pub async fn a_finished_key_replays_and_refuses_other_requests(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
     let product = a_product(&store).await;
     let t = now();
     let first = claim_at(&alice, "k-1", "fp-a", t, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&first).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &first).await, ClaimOutcome::Claimed);
     let order = place(&store, &alice, product, &first).await.unwrap();
 
     let again = claim_at(&alice, "k-1", "fp-a", t + 1, 30);
     assert_eq!(
-        store.claim_idempotency_key(&again).await.unwrap(),
+        outcome(&store, &again).await,
         ClaimOutcome::Replay(render(&order)),
         "the same request is answered with the first response"
     );
     let other_body = claim_at(&alice, "k-1", "fp-b", t + 1, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&other_body).await.unwrap(),
-        ClaimOutcome::Mismatch
-    );
+    assert_eq!(outcome(&store, &other_body).await, ClaimOutcome::Mismatch);
     // Keys belong to their user: bob's k-1 is his own.
     let bobs = claim_at(&bob, "k-1", "fp-b", t + 1, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&bobs).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &bobs).await, ClaimOutcome::Claimed);
     assert_eq!(order_count(&store, &alice).await, 1);
 }
 
@@ -110,43 +114,31 @@ pub async fn a_running_key_is_in_progress_then_taken_over_without_a_second_order
     let product = a_product(&store).await;
     let t = now();
     let holder = claim_at(&alice, "k-lease", "fp", t, 5);
-    assert_eq!(
-        store.claim_idempotency_key(&holder).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &holder).await, ClaimOutcome::Claimed);
 
     let early = claim_at(&alice, "k-lease", "fp", t + 1, 5);
     assert_eq!(
-        store.claim_idempotency_key(&early).await.unwrap(),
+        outcome(&store, &early).await,
         ClaimOutcome::InProgress {
             lease_until: Timestamp::from_unix(t + 5)
         }
     );
     // While running, another body is still a mismatch.
     let other = claim_at(&alice, "k-lease", "fp-other", t + 1, 5);
-    assert_eq!(
-        store.claim_idempotency_key(&other).await.unwrap(),
-        ClaimOutcome::Mismatch
-    );
+    assert_eq!(outcome(&store, &other).await, ClaimOutcome::Mismatch);
 
     // The holder died (never finished); its lease lapses and a retry takes over.
     let retry = claim_at(&alice, "k-lease", "fp", t + 6, 5);
-    assert_eq!(
-        store.claim_idempotency_key(&retry).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &retry).await, ClaimOutcome::Claimed);
     let order = place(&store, &alice, product, &retry).await.unwrap();
 
     // The old holder wakes up: it can no longer create anything.
     let late = place(&store, &alice, product, &holder).await;
-    assert!(
-        matches!(late, Err(AppError::IdempotencyKeyInUse { .. })),
-        "{late:?}"
-    );
+    assert_in_use(&late);
     assert_eq!(order_count(&store, &alice).await, 1);
     let after = claim_at(&alice, "k-lease", "fp", t + 7, 5);
     assert_eq!(
-        store.claim_idempotency_key(&after).await.unwrap(),
+        outcome(&store, &after).await,
         ClaimOutcome::Replay(render(&order))
     );
 }
@@ -160,7 +152,7 @@ pub async fn concurrent_requests_with_one_key_make_one_order(store: Arc<dyn Stor
         let alice = alice.clone();
         async move {
             let claim = claim_at(&alice, "k-race", "fp", t, 30);
-            match store.claim_idempotency_key(&claim).await.unwrap() {
+            match outcome(&store, &claim).await {
                 ClaimOutcome::Claimed => {
                     place(&store, &alice, product, &claim).await.unwrap();
                     "created"
@@ -185,10 +177,7 @@ pub async fn keys_expire_after_24_hours(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let t = now();
     let first = claim_at(&alice, "k-day", "fp-a", t, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&first).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &first).await, ClaimOutcome::Claimed);
     let refused = StoredResponse {
         status: 400,
         body: r#"{"code":"validation_error"}"#.into(),
@@ -203,37 +192,25 @@ pub async fn keys_expire_after_24_hours(store: Arc<dyn Store>) {
     // A remembered 4xx replays like a success.
     let within = claim_at(&alice, "k-day", "fp-a", t + 23 * 3600, 30);
     assert_eq!(
-        store.claim_idempotency_key(&within).await.unwrap(),
+        outcome(&store, &within).await,
         ClaimOutcome::Replay(refused)
     );
     let other = claim_at(&alice, "k-day", "fp-b", t + 23 * 3600, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&other).await.unwrap(),
-        ClaimOutcome::Mismatch
-    );
+    assert_eq!(outcome(&store, &other).await, ClaimOutcome::Mismatch);
     // A day later the key is free for any request.
     let next_day = claim_at(&alice, "k-day", "fp-b", t + 24 * 3600 + 1, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&next_day).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &next_day).await, ClaimOutcome::Claimed);
 }
 
 pub async fn a_released_key_runs_again_and_only_its_holder_finishes(store: Arc<dyn Store>) {
     let alice = user(&store, "alice").await;
     let t = now();
     let first = claim_at(&alice, "k-5xx", "fp", t, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&first).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &first).await, ClaimOutcome::Claimed);
     // A 5xx is not remembered: the retry runs again at once.
     store.release_idempotency_key(&first).await.unwrap();
     let retry = claim_at(&alice, "k-5xx", "fp", t + 1, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&retry).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &retry).await, ClaimOutcome::Claimed);
     // The released claim can neither finish nor release the retry's claim.
     let answer = StoredResponse {
         status: 404,
@@ -250,7 +227,7 @@ pub async fn a_released_key_runs_again_and_only_its_holder_finishes(store: Arc<d
     let third = claim_at(&alice, "k-5xx", "fp", t + 2, 30);
     assert!(
         matches!(
-            store.claim_idempotency_key(&third).await.unwrap(),
+            outcome(&store, &third).await,
             ClaimOutcome::InProgress { .. }
         ),
         "the retry still holds the key"
@@ -286,26 +263,17 @@ pub async fn any_response_is_remembered_whole_and_only_by_its_holder(store: Arc<
             .await
     };
     let holder = claim_at(&alice, "k-note", "fp", t, 5);
-    assert_eq!(
-        store.claim_idempotency_key(&holder).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &holder).await, ClaimOutcome::Claimed);
     // The holder's lease lapses and a retry takes over and finishes.
     let retry = claim_at(&alice, "k-note", "fp", t + 6, 5);
-    assert_eq!(
-        store.claim_idempotency_key(&retry).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &retry).await, ClaimOutcome::Claimed);
     let order = place_noted(&retry).await.unwrap();
     let late = place_noted(&holder).await;
-    assert!(
-        matches!(late, Err(AppError::IdempotencyKeyInUse { .. })),
-        "{late:?}"
-    );
+    assert_in_use(&late);
     assert_eq!(order_count(&store, &alice).await, 1);
     let again = claim_at(&alice, "k-note", "fp", t + 7, 5);
     assert_eq!(
-        store.claim_idempotency_key(&again).await.unwrap(),
+        outcome(&store, &again).await,
         ClaimOutcome::Replay(render_with_note(&order)),
         "the replay is the response rendered for the order, note and all"
     );
@@ -323,10 +291,7 @@ pub async fn a_refused_keyed_order_leaves_nothing_behind(store: Arc<dyn Store>) 
     };
     let t = now();
     let claim = claim_at(&ghost, "k-refused", "fp", t, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&claim).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &claim).await, ClaimOutcome::Claimed);
     let refused = place(&store, &ghost, product, &claim).await;
     assert!(refused.is_err(), "{refused:?}");
     // Nothing was remembered: the holder still holds the key, and may
@@ -334,7 +299,7 @@ pub async fn a_refused_keyed_order_leaves_nothing_behind(store: Arc<dyn Store>) 
     let retry = claim_at(&ghost, "k-refused", "fp", t + 1, 30);
     assert!(
         matches!(
-            store.claim_idempotency_key(&retry).await.unwrap(),
+            outcome(&store, &retry).await,
             ClaimOutcome::InProgress { .. }
         ),
         "the refused order's response must not be remembered"
@@ -342,15 +307,12 @@ pub async fn a_refused_keyed_order_leaves_nothing_behind(store: Arc<dyn Store>) 
     store.release_idempotency_key(&claim).await.unwrap();
     // The store keeps working: a keyed order by a real user goes through.
     let next = claim_at(&alice, "k-next", "fp", t + 1, 30);
-    assert_eq!(
-        store.claim_idempotency_key(&next).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &next).await, ClaimOutcome::Claimed);
     let order = place(&store, &alice, product, &next).await.unwrap();
     assert_eq!(order_count(&store, &alice).await, 1);
     let replayed = claim_at(&alice, "k-next", "fp", t + 2, 30);
     assert_eq!(
-        store.claim_idempotency_key(&replayed).await.unwrap(),
+        outcome(&store, &replayed).await,
         ClaimOutcome::Replay(render(&order))
     );
 }
@@ -367,17 +329,14 @@ pub async fn the_creating_unit_of_work_takes_a_free_key(store: Arc<dyn Store>) {
     let order = place(&store, &alice, product, &first).await.unwrap();
     let again = claim_at(&alice, "k-take", "fp", t + 1, 30);
     assert_eq!(
-        store.claim_idempotency_key(&again).await.unwrap(),
+        outcome(&store, &again).await,
         ClaimOutcome::Replay(render(&order))
     );
     // Taken and answered: neither the same request nor another takes it again.
     for fingerprint in ["fp", "fp-other"] {
         let retry = claim_at(&alice, "k-take", fingerprint, t + 1, 30);
         let refused = place(&store, &alice, product, &retry).await;
-        assert!(
-            matches!(refused, Err(AppError::IdempotencyKeyInUse { .. })),
-            "{refused:?}"
-        );
+        assert_in_use(&refused);
     }
     assert_eq!(order_count(&store, &alice).await, 1);
 
@@ -385,10 +344,7 @@ pub async fn the_creating_unit_of_work_takes_a_free_key(store: Arc<dyn Store>) {
     // lease lapses; then the creating unit of work takes it over, and the
     // old holder can no longer finish.
     let holder = claim_at(&alice, "k-held", "fp", t, 5);
-    assert_eq!(
-        store.claim_idempotency_key(&holder).await.unwrap(),
-        ClaimOutcome::Claimed
-    );
+    assert_eq!(outcome(&store, &holder).await, ClaimOutcome::Claimed);
     let early = place(
         &store,
         &alice,
@@ -396,21 +352,15 @@ pub async fn the_creating_unit_of_work_takes_a_free_key(store: Arc<dyn Store>) {
         &claim_at(&alice, "k-held", "fp", t + 1, 5),
     )
     .await;
-    assert!(
-        matches!(early, Err(AppError::IdempotencyKeyInUse { .. })),
-        "{early:?}"
-    );
+    assert_in_use(&early);
     let late_retry = claim_at(&alice, "k-held", "fp", t + 6, 5);
     let taken_over = place(&store, &alice, product, &late_retry).await.unwrap();
     let stale = place(&store, &alice, product, &holder).await;
-    assert!(
-        matches!(stale, Err(AppError::IdempotencyKeyInUse { .. })),
-        "{stale:?}"
-    );
+    assert_in_use(&stale);
     assert_eq!(order_count(&store, &alice).await, 2);
     let after = claim_at(&alice, "k-held", "fp", t + 7, 5);
     assert_eq!(
-        store.claim_idempotency_key(&after).await.unwrap(),
+        outcome(&store, &after).await,
         ClaimOutcome::Replay(render(&taken_over))
     );
 
@@ -431,7 +381,7 @@ pub async fn the_creating_unit_of_work_takes_a_free_key(store: Arc<dyn Store>) {
         .unwrap();
     let invoice_again = claim_at(&alice, "k-invoice", "fp", t + 1, 30);
     assert_eq!(
-        store.claim_idempotency_key(&invoice_again).await.unwrap(),
+        outcome(&store, &invoice_again).await,
         ClaimOutcome::Replay(render_invoice(&created))
     );
 }
@@ -463,7 +413,7 @@ pub async fn concurrent_creators_taking_one_key_make_one_order(store: Arc<dyn St
     assert_eq!(order_count(&store, &alice).await, 1);
     let after = claim_at(&alice, "k-take-race", "fp", t + 1, 30);
     assert_eq!(
-        store.claim_idempotency_key(&after).await.unwrap(),
+        outcome(&store, &after).await,
         ClaimOutcome::Replay(render(created[0]))
     );
 }
