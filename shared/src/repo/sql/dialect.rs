@@ -8,9 +8,11 @@
 //!   impls do the conversion, so the SQL text names plain columns and `$n`
 //!   parameters on both (SQLite reads `$1` as parameter 1, as PostgreSQL does).
 //! - The few statements no SQL serves both with (`Dialect`): case-insensitive
-//!   user lookup, which must use each database's own index; "these ids"; and
-//!   appending to a JSON array. Each is the shared statement with one fragment
-//!   filled in, and the error codes that mean "try again later".
+//!   user lookup, which must use each database's own index; "these ids";
+//!   appending to a JSON array; each the shared statement with one fragment
+//!   filled in. Then the keyed order's one round trip, whole per database
+//!   (one PostgreSQL statement, one SQLite batch), and the error codes that
+//!   mean "try again later".
 
 use sqlx::Database;
 use sqlx::decode::Decode;
