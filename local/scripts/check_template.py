@@ -51,7 +51,7 @@ def routes_of_api(resources, api_id):
     return rows, schemes
 
 
-# What CORS must allow and expose when origins are given (API.md's headers).
+# What CORS must allow and expose when origins are given (the API's headers).
 CORS_ALLOW_HEADERS = {"authorization", "content-type", "idempotency-key"}
 CORS_EXPOSE_HEADERS = {"location", "link", "idempotent-replayed", "retry-after"}
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -1,5 +1,5 @@
 //! A wrong method on a known path, through the dev server: 405 with the error
-//! body of API.md and an `Allow` header naming the methods the path takes
+//! body of the API and an `Allow` header naming the methods the path takes
 //! (RFC 9110), whichever function owns the path.
 
 mod support;

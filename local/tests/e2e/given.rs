@@ -46,7 +46,7 @@ pub async fn sweets(s: &DevServer, token: &str) -> Sweets {
     }
 }
 
-/// Places an order as `token` (either body form of API.md); the order.
+/// Places an order as `token` (either body form the API takes); the order.
 pub async fn order(s: &DevServer, token: &str, body: Value) -> Value {
     let (status, order) = s.send("POST", "/orders", Some(token), Some(body)).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");

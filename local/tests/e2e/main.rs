@@ -1,5 +1,5 @@
 //! End-to-end: the dev server on a free loopback port, driven over real HTTP
-//! through every route and rule of API.md (Retries aside), as a client sees
+//! through every route and rule of the API (Retries aside), as a client sees
 //! them. One module per area; each case runs on every backend as a test of
 //! its own (`<area>::<case>::<backend>`), on its own dev server with a fresh
 //! store, so a failure names its area, case and backend and the other tests

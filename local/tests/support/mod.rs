@@ -328,7 +328,7 @@ impl DevServer {
     }
 }
 
-/// Checks the error body of API.md: `error`, `code`, `timestamp`, `request_id`.
+/// Checks the API's error body: `error`, `code`, `timestamp`, `request_id`.
 pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["code"], code, "{body}");

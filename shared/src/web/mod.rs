@@ -83,7 +83,7 @@ pub fn list<T: Serialize>(req: &Request, page: &Page<T>, limit: u32) -> Response
     response
 }
 
-/// The error body of API.md, with the headers the status calls for: a 405
+/// The API's error body, with the headers the status calls for: a 405
 /// names the methods the path takes in `Allow` (RFC 9110).
 pub fn error_response(err: &AppError, request_id: &str) -> Response<Body> {
     let mut response = json(
