@@ -186,7 +186,7 @@ pub const UNASSIGNED_ID_TEXT: &str = "-9223372036854775808";
 impl<T> IdemFinish<'_, T> {
     /// The response for a value not stored yet, rendered with `UNASSIGNED_ID`
     /// as its id, so that the statement that stores the value can store its
-    /// response too, writing in the id it assigns where `marker()` stands
+    /// response too, writing in the id it assigns where `UNASSIGNED_ID_TEXT` stands
     /// (`StoredResponse::with_id` is the same substitution): one round trip
     /// instead of a transaction's four. `None` when `UNASSIGNED_ID_TEXT`
     /// does not stand exactly once in the body, or stands in the location

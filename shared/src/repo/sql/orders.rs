@@ -23,7 +23,8 @@ macro_rules! order_repo {
     () => {
         /// A keyed order: the order and the response remembered for its key
         /// commit together or not at all, and only while the claim holds the
-        /// key (so a holder whose lease was taken over creates nothing).
+        /// key or takes it free (so a holder whose lease was taken over
+        /// creates nothing).
         impl SqlStore<Db> {
             /// In one round trip (`Dialect::PLACE_ANSWERED_ORDER`): the
             /// response was rendered before the id was known, and the
